@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# dm-migrate: out-of-tree kernel target, userspace library and tool.
+#
+#   make                     build dm-migrate.ko and the userspace
+#   make KDIR=/path/to/build build the module against other headers
+#   make check               every test (host, KUnit on UML, VM on 6.1 and 6.12)
+#   make demo                a live migration under load, in a VM
+#   make install             module, library, header, tool, udev rules, man page
+
+KVER ?= $(shell uname -r)
+# Debian's cloud headers when the running kernel has none (as on build hosts).
+KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
+	$(shell ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1))
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all module userspace check demo deps install clean checkpatch sparse
+
+all: module userspace
+
+module:
+	@test -n "$(KDIR)" || { echo "No kernel headers found: set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DM_MIGRATE=m modules
+
+userspace:
+	$(MAKE) -C userspace
+
+deps:
+	scripts/deps.sh
+
+check: deps
+	tools/testing/run-all.sh
+
+demo: deps
+	scripts/demo.sh
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DM_MIGRATE=m INSTALL_MOD_DIR=updates \
+		INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+checkpatch:
+	scripts/checkpatch.sh
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DM_MIGRATE=m C=2 modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C userspace clean
+	rm -rf build

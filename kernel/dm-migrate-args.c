@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Table line, feature arguments and messages of the migrate target, and the
+ * state it reports. Kept apart from the I/O paths so KUnit can drive every
+ * bad input through them.
+ */
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/string.h>
+
+#include "dm-migrate-args.h"
+
+int migrate_parse_region_size(const char *arg, unsigned int *shift,
+			      char **error)
+{
+	unsigned int sectors;
+
+	if (kstrtouint(arg, 10, &sectors)) {
+		*error = "Invalid region size";
+		return -EINVAL;
+	}
+	if (!is_power_of_2(sectors)) {
+		*error = "Region size is not a power of two";
+		return -EINVAL;
+	}
+	if (sectors < (1U << MIGRATE_MIN_REGION_SHIFT) ||
+	    sectors > (1U << MIGRATE_MAX_REGION_SHIFT)) {
+		*error = "Region size out of range (8 to 2097152 sectors)";
+		return -EINVAL;
+	}
+	*shift = ilog2(sectors);
+	return 0;
+}
+
+static int parse_u64(const char *arg, u64 *val)
+{
+	return arg && !kstrtou64(arg, 10, val) ? 0 : -EINVAL;
+}
+
+int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
+			   char **error)
+{
+	static const struct dm_arg args = {
+		0, 3, "Invalid number of feature arguments"
+	};
+	bool have_rate = false;
+	unsigned int argc;
+	const char *arg;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (!as->argc)
+		return 0;
+
+	r = dm_read_arg_group(&args, as, &argc, error);
+	if (r)
+		return r;
+
+	while (argc) {
+		arg = dm_shift_arg(as);
+		argc--;
+
+		if (!strcasecmp(arg, "paused") && !f->paused) {
+			f->paused = true;
+		} else if (!strcasecmp(arg, "rate") && !have_rate) {
+			if (!argc || parse_u64(dm_shift_arg(as), &f->rate)) {
+				*error = "Invalid rate: bytes per second expected";
+				return -EINVAL;
+			}
+			argc--;
+			have_rate = true;
+		} else {
+			*error = "Unknown or repeated feature argument";
+			return -EINVAL;
+		}
+	}
+
+	if (as->argc) {
+		*error = "Unexpected arguments after the feature arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int migrate_parse_message(unsigned int argc, char **argv,
+			  struct migrate_msg *msg, char **error)
+{
+	if (argc == 1 && !strcasecmp(argv[0], "pause")) {
+		msg->type = MIGRATE_MSG_PAUSE;
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "resume")) {
+		msg->type = MIGRATE_MSG_RESUME;
+		return 0;
+	}
+	if (argc >= 1 && !strcasecmp(argv[0], "rate")) {
+		if (argc != 2 || parse_u64(argv[1], &msg->rate)) {
+			*error = "usage: rate <bytes per second>";
+			return -EINVAL;
+		}
+		msg->type = MIGRATE_MSG_RATE;
+		return 0;
+	}
+	*error = "unknown message";
+	return -EINVAL;
+}
+
+enum migrate_state migrate_state_of(const struct migrate_health *h)
+{
+	/*
+	 * A failed destination stops the copy for good; a failed source only
+	 * matters while some region still has to be read from it, because once
+	 * every region is in sync the destination holds every write.
+	 */
+	if (h->dest_failed || (h->source_failed && !h->all_in_sync))
+		return MIGRATE_HALTED;
+	if (h->all_in_sync)
+		return MIGRATE_SYNCED;
+	return h->paused ? MIGRATE_PAUSED : MIGRATE_COPYING;
+}
+
+const char *migrate_state_name(enum migrate_state state)
+{
+	static const char * const names[] = {
+		[MIGRATE_COPYING] = "copying",
+		[MIGRATE_PAUSED] = "paused",
+		[MIGRATE_SYNCED] = "synced",
+		[MIGRATE_HALTED] = "halted",
+	};
+
+	return names[state];
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Parsing of the migrate target's table arguments and messages, and the
+ * state the target reports. Pure functions: no device is touched, nothing
+ * sleeps, and on failure nothing is changed and *error says why.
+ */
+#ifndef DM_MIGRATE_ARGS_H
+#define DM_MIGRATE_ARGS_H
+
+#include <linux/device-mapper.h>
+#include <linux/types.h>
+
+#define MIGRATE_MIN_REGION_SHIFT 3	/* 4 KiB: no leg's logical block is larger */
+#define MIGRATE_MAX_REGION_SHIFT 21	/* 1 GiB */
+
+struct migrate_features {
+	bool paused;
+	u64 rate;		/* bytes per second, 0 = unlimited */
+};
+
+enum migrate_msg_type {
+	MIGRATE_MSG_PAUSE,
+	MIGRATE_MSG_RESUME,
+	MIGRATE_MSG_RATE,
+};
+
+struct migrate_msg {
+	enum migrate_msg_type type;
+	u64 rate;
+};
+
+int migrate_parse_region_size(const char *arg, unsigned int *shift,
+			      char **error);
+int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
+			   char **error);
+int migrate_parse_message(unsigned int argc, char **argv,
+			  struct migrate_msg *msg, char **error);
+
+/* What the copy is doing, in the order status reports take precedence. */
+enum migrate_state {
+	MIGRATE_COPYING,
+	MIGRATE_PAUSED,
+	MIGRATE_SYNCED,
+	MIGRATE_HALTED,
+};
+
+struct migrate_health {
+	bool all_in_sync;
+	bool paused;
+	bool source_failed;
+	bool dest_failed;
+};
+
+enum migrate_state migrate_state_of(const struct migrate_health *h);
+const char *migrate_state_name(enum migrate_state state);
+
+#endif

@@ -1,0 +1,1024 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-migrate: move a live volume from a source device to a destination
+ * device. Reads are served from the source while a background copier copies
+ * each region with dm-kcopyd; writes to regions already copied go to both
+ * legs, so every region once in sync stays in sync and the copy converges
+ * however hard the workload writes.
+ *
+ * Write paths, by the state of the write's region (every bio is confined to
+ * one region by max_io_len, or by dm_accept_partial_bio for discards):
+ *
+ *   in sync        cloned to both legs; completed when both have it
+ *   being copied   held on the copy job, re-dispatched once the copy is done
+ *   not yet copied sent to the source alone and counted in the in-flight
+ *                  hash, so that the copier waits for it before reading the
+ *                  region (else the copy could read the old data and the
+ *                  region be marked in sync without the write)
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/hash.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "dm-migrate-args.h"
+#include "dm-migrate-region.h"
+
+#define DM_MSG_PREFIX "migrate"
+
+#define MIGRATE_COPY_JOBS	8	/* regions copied at once */
+#define MIGRATE_INFLIGHT_BITS	8
+#define MIGRATE_MIN_IOS		256
+
+enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
+
+static const char * const leg_name[NR_LEGS] = { "source", "destination" };
+
+/* Bits of migrate_c.flags. */
+enum {
+	MC_SOURCE_FAILED,	/* == LEG_SOURCE */
+	MC_DEST_FAILED,		/* == LEG_DEST */
+	MC_PAUSED,
+	MC_SUSPENDED,		/* no new copies: presuspend until resume */
+};
+
+struct copy_job {
+	struct migrate_c *mc;
+	struct list_head done_entry;
+	struct bio_list held;	/* writes to the region, waiting for the copy */
+	region_t region;
+	bool active;		/* slot in use */
+	bool waiting;		/* claimed, waiting for source writes to drain */
+	int read_err;
+	unsigned long write_err;
+};
+
+struct migrate_c {
+	struct dm_target *ti;
+	struct dm_dev *leg[NR_LEGS];
+	struct region_geometry geo;
+
+	/*
+	 * Protects the region map, the job slots and their held lists, the
+	 * in-flight hash, the copy cursor, the done list, the throttle and
+	 * the copier clock. Taken from bio completion (irq) context, so
+	 * always with irqsave. Never held across I/O submission.
+	 */
+	spinlock_t lock;
+	struct region_map *map;
+	struct copy_job jobs[MIGRATE_COPY_JOBS];
+	unsigned int nr_jobs;
+	unsigned int nr_waiting;
+	region_t cursor;
+	struct hlist_head inflight[1 << MIGRATE_INFLIGHT_BITS];
+	struct list_head done_jobs;
+	struct bio_list retry_reads;
+	u64 rate;
+	ktime_t throttle_next;
+	u64 bytes_copied;
+	bool copier_running;
+	ktime_t copier_since;
+	u64 copier_ns;
+
+	unsigned long flags;
+	atomic64_t errors[NR_LEGS];
+
+	wait_queue_head_t jobs_drained;
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;	/* ends a rate-limit pause */
+	struct work_struct event_work;
+
+	struct dm_kcopyd_client *kc;
+	struct bio_set bs;
+};
+
+/* Per-bio data. */
+struct migrate_io {
+	struct migrate_c *mc;
+	struct hlist_node inflight;
+	struct bvec_iter saved_iter;	/* to re-issue a failed read */
+	region_t region;
+	atomic_t pending;		/* mirrored write: legs outstanding */
+	blk_status_t status[NR_LEGS];
+	u8 leg;
+	u8 flags;
+};
+
+#define IO_TRACKED	0x01	/* in the in-flight hash */
+#define IO_MIRRORED	0x02	/* cloned to both legs */
+#define IO_FLUSH	0x04
+#define IO_RETRIED	0x08	/* a read re-issued to the destination */
+
+static const char *mc_name(struct migrate_c *mc)
+{
+	return dm_device_name(dm_table_get_md(mc->ti->table));
+}
+
+static struct migrate_io *bio_io(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct migrate_io));
+}
+
+static struct bio *io_bio(struct migrate_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(struct migrate_io));
+}
+
+static void wake_worker(struct migrate_c *mc)
+{
+	queue_work(mc->wq, &mc->worker);
+}
+
+static void raise_event(struct migrate_c *mc)
+{
+	/* dm_table_event() takes a mutex: never call it from bio completion. */
+	schedule_work(&mc->event_work);
+}
+
+static void event_work_fn(struct work_struct *ws)
+{
+	struct migrate_c *mc = container_of(ws, struct migrate_c, event_work);
+
+	dm_table_event(mc->ti->table);
+}
+
+/* Caller holds mc->lock. */
+static enum migrate_state __state(struct migrate_c *mc)
+{
+	struct migrate_health h = {
+		.all_in_sync = region_map_all_in_sync(mc->map),
+		.paused = test_bit(MC_PAUSED, &mc->flags),
+		.source_failed = test_bit(MC_SOURCE_FAILED, &mc->flags),
+		.dest_failed = test_bit(MC_DEST_FAILED, &mc->flags),
+	};
+
+	return migrate_state_of(&h);
+}
+
+/*
+ * The copier clock counts the time spent copying, so that bytes copied over
+ * it is the achieved copy rate. Called after every change that may start or
+ * stop the copier. Caller holds mc->lock.
+ */
+static void __update_copier_clock(struct migrate_c *mc)
+{
+	bool running = !test_bit(MC_SUSPENDED, &mc->flags) &&
+		       __state(mc) == MIGRATE_COPYING;
+	ktime_t now = ktime_get();
+
+	if (running && !mc->copier_running)
+		mc->copier_since = now;
+	else if (!running && mc->copier_running)
+		mc->copier_ns += ktime_to_ns(ktime_sub(now, mc->copier_since));
+	mc->copier_running = running;
+}
+
+static bool io_error_is_leg_failure(blk_status_t status)
+{
+	/* An unsupported operation or a nowait refusal says nothing of the leg. */
+	return status && status != BLK_STS_NOTSUPP && status != BLK_STS_AGAIN;
+}
+
+/* May be called from bio completion. */
+static void leg_failed(struct migrate_c *mc, enum migrate_leg_id leg)
+{
+	unsigned long flags;
+
+	atomic64_inc(&mc->errors[leg]);
+	if (test_bit(leg, &mc->flags))
+		return;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (__test_and_set_bit(leg, &mc->flags)) {
+		spin_unlock_irqrestore(&mc->lock, flags);
+		return;
+	}
+	__update_copier_clock(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	DMERR_LIMIT("%s: %s leg failed", mc_name(mc), leg_name[leg]);
+	raise_event(mc);
+	/* Held writes of a failed copy are released by the worker. */
+	wake_worker(mc);
+}
+
+static unsigned int inflight_slot(region_t region)
+{
+	return hash_64(region, MIGRATE_INFLIGHT_BITS);
+}
+
+/* Source-only writes still in flight to @region. Caller holds mc->lock. */
+static bool __region_has_inflight(struct migrate_c *mc, region_t region)
+{
+	struct migrate_io *io;
+
+	hlist_for_each_entry(io, &mc->inflight[inflight_slot(region)], inflight)
+		if (io->region == region)
+			return true;
+	return false;
+}
+
+/* Caller holds mc->lock. */
+static struct copy_job *__job_of_region(struct migrate_c *mc, region_t region)
+{
+	unsigned int i;
+
+	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+		if (mc->jobs[i].active && mc->jobs[i].region == region)
+			return &mc->jobs[i];
+	return NULL;
+}
+
+static void remap_to_leg(struct migrate_c *mc, struct bio *bio,
+			 enum migrate_leg_id leg)
+{
+	bio_io(bio)->leg = leg;
+	bio_set_dev(bio, mc->leg[leg]->bdev);
+}
+
+static void mirror_done(struct migrate_io *io, enum migrate_leg_id leg,
+			struct bio *clone)
+{
+	struct migrate_c *mc = io->mc;
+	blk_status_t src, dst;
+	struct bio *bio;
+
+	io->status[leg] = clone->bi_status;
+	bio_put(clone);
+	/* atomic_dec_and_test() orders the other leg's status store before us. */
+	if (!atomic_dec_and_test(&io->pending))
+		return;
+
+	src = io->status[LEG_SOURCE];
+	dst = io->status[LEG_DEST];
+	if (io_error_is_leg_failure(src))
+		leg_failed(mc, LEG_SOURCE);
+	if (io_error_is_leg_failure(dst))
+		leg_failed(mc, LEG_DEST);
+
+	/*
+	 * The region is in sync, so either leg alone holds every write to it:
+	 * a write fails only if both legs failed it. A failed destination
+	 * ends the migration on the source; a failed source leaves the
+	 * destination as the only complete copy, which status reports.
+	 */
+	bio = io_bio(io);
+	bio->bi_status = (src && dst) ? src : BLK_STS_OK;
+	bio_endio(bio);
+}
+
+static void mirror_source_endio(struct bio *clone)
+{
+	mirror_done(clone->bi_private, LEG_SOURCE, clone);
+}
+
+static void mirror_dest_endio(struct bio *clone)
+{
+	mirror_done(clone->bi_private, LEG_DEST, clone);
+}
+
+static void mirror_write(struct migrate_c *mc, struct bio *bio)
+{
+	static bio_end_io_t * const endio[NR_LEGS] = {
+		mirror_source_endio, mirror_dest_endio
+	};
+	struct migrate_io *io = bio_io(bio);
+	struct bio *clone[NR_LEGS];
+	int leg;
+
+	io->flags |= IO_MIRRORED;
+	atomic_set(&io->pending, NR_LEGS);
+	/*
+	 * Both clones exist before either is sent, so neither completes early.
+	 * The mempool means GFP_NOIO cannot fail but for integrity cloning.
+	 */
+	clone[LEG_SOURCE] = bio_alloc_clone(mc->leg[LEG_SOURCE]->bdev, bio,
+					    GFP_NOIO, &mc->bs);
+	clone[LEG_DEST] = bio_alloc_clone(mc->leg[LEG_DEST]->bdev, bio,
+					  GFP_NOIO, &mc->bs);
+	if (!clone[LEG_SOURCE] || !clone[LEG_DEST]) {
+		for (leg = 0; leg < NR_LEGS; leg++)
+			if (clone[leg])
+				bio_put(clone[leg]);
+		bio->bi_status = BLK_STS_RESOURCE;
+		bio_endio(bio);
+		return;
+	}
+	for (leg = 0; leg < NR_LEGS; leg++) {
+		clone[leg]->bi_end_io = endio[leg];
+		clone[leg]->bi_private = io;
+		submit_bio_noacct(clone[leg]);
+	}
+}
+
+/*
+ * Route a write, discard or write-zeroes confined to one region. Returns
+ * DM_MAPIO_REMAPPED when the caller must submit @bio (remapped to the
+ * source), DM_MAPIO_SUBMITTED when it was taken over. Never sleeps but for
+ * the mempool-backed clone allocation.
+ */
+static int dispatch_write(struct migrate_c *mc, struct bio *bio)
+{
+	struct migrate_io *io = bio_io(bio);
+	struct copy_job *job;
+	unsigned long flags;
+
+	io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
+	io->flags &= ~(IO_TRACKED | IO_MIRRORED);
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (test_bit(MC_DEST_FAILED, &mc->flags)) {
+		/* No copy will run again: the source alone is the volume. */
+		spin_unlock_irqrestore(&mc->lock, flags);
+		remap_to_leg(mc, bio, LEG_SOURCE);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (region_map_in_sync(mc->map, io->region)) {
+		spin_unlock_irqrestore(&mc->lock, flags);
+		mirror_write(mc, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	job = __job_of_region(mc, io->region);
+	if (job) {
+		bio_list_add(&job->held, bio);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		return DM_MAPIO_SUBMITTED;
+	}
+	io->flags |= IO_TRACKED;
+	hlist_add_head(&io->inflight, &mc->inflight[inflight_slot(io->region)]);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	remap_to_leg(mc, bio, LEG_SOURCE);
+	return DM_MAPIO_REMAPPED;
+}
+
+static int migrate_map(struct dm_target *ti, struct bio *bio)
+{
+	struct migrate_c *mc = ti->private;
+	struct migrate_io *io = bio_io(bio);
+	sector_t left;
+
+	io->mc = mc;
+	io->flags = 0;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/*
+		 * dm sends num_flush_bios (2) empty flushes: one per leg. With
+		 * the destination failed both go to the source.
+		 */
+		io->flags = IO_FLUSH;
+		if (dm_bio_get_target_bio_nr(bio) == LEG_DEST &&
+		    !test_bit(MC_DEST_FAILED, &mc->flags))
+			remap_to_leg(mc, bio, LEG_DEST);
+		else
+			remap_to_leg(mc, bio, LEG_SOURCE);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	if (bio_data_dir(bio) == READ) {
+		io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
+		io->saved_iter = bio->bi_iter;
+		remap_to_leg(mc, bio, LEG_SOURCE);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	/* Discards are not split at max_io_len by every kernel: trim here. */
+	left = region_sectors_left(&mc->geo, bio->bi_iter.bi_sector);
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+
+	return dispatch_write(mc, bio);
+}
+
+static int migrate_end_io(struct dm_target *ti, struct bio *bio,
+			  blk_status_t *error)
+{
+	struct migrate_c *mc = ti->private;
+	struct migrate_io *io = bio_io(bio);
+	unsigned long flags;
+
+	if (io->flags & IO_TRACKED) {
+		spin_lock_irqsave(&mc->lock, flags);
+		hlist_del(&io->inflight);
+		io->flags &= ~IO_TRACKED;
+		if (mc->nr_waiting)
+			wake_worker(mc);
+		spin_unlock_irqrestore(&mc->lock, flags);
+	}
+
+	if (io->flags & IO_MIRRORED || !io_error_is_leg_failure(*error))
+		return DM_ENDIO_DONE;
+
+	leg_failed(mc, io->leg);
+
+	/* The volume keeps running on the source when the destination fails. */
+	if (io->flags & IO_FLUSH && io->leg == LEG_DEST) {
+		*error = BLK_STS_OK;
+		return DM_ENDIO_DONE;
+	}
+
+	/* A region in sync can be read from the destination instead. */
+	if (bio_data_dir(bio) == READ && io->leg == LEG_SOURCE &&
+	    !(io->flags & IO_RETRIED) && !test_bit(MC_DEST_FAILED, &mc->flags) &&
+	    region_map_in_sync(mc->map, io->region)) {
+		io->flags |= IO_RETRIED;
+		spin_lock_irqsave(&mc->lock, flags);
+		bio_list_add(&mc->retry_reads, bio);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		wake_worker(mc);
+		return DM_ENDIO_INCOMPLETE;
+	}
+	return DM_ENDIO_DONE;
+}
+
+static void retry_reads(struct migrate_c *mc)
+{
+	struct bio_list bios;
+	unsigned long flags;
+	struct bio *bio;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bios = mc->retry_reads;
+	bio_list_init(&mc->retry_reads);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	while ((bio = bio_list_pop(&bios))) {
+		bio->bi_iter = bio_io(bio)->saved_iter;
+		bio->bi_status = BLK_STS_OK;
+		remap_to_leg(mc, bio, LEG_DEST);
+		submit_bio_noacct(bio);
+	}
+}
+
+static void copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct copy_job *job = context;
+	struct migrate_c *mc = job->mc;
+	unsigned long flags;
+
+	job->read_err = read_err;
+	job->write_err = write_err;
+	spin_lock_irqsave(&mc->lock, flags);
+	list_add_tail(&job->done_entry, &mc->done_jobs);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	wake_worker(mc);
+}
+
+static void start_copy(struct copy_job *job)
+{
+	struct migrate_c *mc = job->mc;
+	struct dm_io_region from = {
+		.bdev = mc->leg[LEG_SOURCE]->bdev,
+		.sector = region_start(&mc->geo, job->region),
+		.count = region_len(&mc->geo, job->region),
+	};
+	struct dm_io_region to = from;
+
+	to.bdev = mc->leg[LEG_DEST]->bdev;
+	dm_kcopyd_copy(mc->kc, &from, 1, &to, 0, copy_done, job);
+}
+
+static void redispatch(struct migrate_c *mc, struct bio_list *bios)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios)))
+		if (dispatch_write(mc, bio) == DM_MAPIO_REMAPPED)
+			submit_bio_noacct(bio);
+}
+
+/* Record finished copies and release the writes they held. */
+static void finish_copies(struct migrate_c *mc)
+{
+	struct copy_job *job, *tmp;
+	struct bio_list held;
+	bool synced = false;
+	unsigned long flags;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&mc->lock, flags);
+	list_splice_init(&mc->done_jobs, &done);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	list_for_each_entry_safe(job, tmp, &done, done_entry) {
+		list_del(&job->done_entry);
+		if (job->read_err)
+			leg_failed(mc, LEG_SOURCE);
+		if (job->write_err)
+			leg_failed(mc, LEG_DEST);
+
+		bio_list_init(&held);
+		spin_lock_irqsave(&mc->lock, flags);
+		if (!job->read_err && !job->write_err) {
+			region_map_mark_in_sync(mc->map, job->region);
+			mc->bytes_copied += to_bytes(region_len(&mc->geo,
+								job->region));
+			synced = region_map_all_in_sync(mc->map);
+		}
+		/*
+		 * From here writes to the region see it in sync (mirrored) or,
+		 * after a failed copy, not copied (source only); the held ones
+		 * take the same path.
+		 */
+		bio_list_merge(&held, &job->held);
+		bio_list_init(&job->held);
+		job->active = false;
+		mc->nr_jobs--;
+		__update_copier_clock(mc);
+		spin_unlock_irqrestore(&mc->lock, flags);
+
+		redispatch(mc, &held);
+	}
+
+	if (synced) {
+		DMINFO("%s: every region is in sync", mc_name(mc));
+		raise_event(mc);
+	}
+	wake_up_all(&mc->jobs_drained);
+}
+
+/* Start claimed copies whose region no longer has source writes in flight. */
+static void start_waiting_copies(struct migrate_c *mc)
+{
+	struct copy_job *ready[MIGRATE_COPY_JOBS];
+	unsigned int i, n = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	for (i = 0; i < MIGRATE_COPY_JOBS && mc->nr_waiting; i++) {
+		struct copy_job *job = &mc->jobs[i];
+
+		if (job->active && job->waiting &&
+		    !__region_has_inflight(mc, job->region)) {
+			job->waiting = false;
+			mc->nr_waiting--;
+			ready[n++] = job;
+		}
+	}
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	for (i = 0; i < n; i++)
+		start_copy(ready[i]);
+}
+
+/*
+ * Rate limit: each copy moves the next allowed start by its length at the
+ * configured rate. Returns the delay in jiffies before the next copy may
+ * start, 0 if it may start now. Caller holds mc->lock.
+ */
+static unsigned long __throttle(struct migrate_c *mc, sector_t sectors)
+{
+	ktime_t now = ktime_get();
+	u64 ns;
+
+	if (!mc->rate)
+		return 0;
+	if (ktime_before(now, mc->throttle_next)) {
+		ns = ktime_to_ns(ktime_sub(mc->throttle_next, now));
+		return max(1UL, nsecs_to_jiffies(ns));
+	}
+	ns = div64_u64(to_bytes(sectors) * NSEC_PER_SEC, mc->rate);
+	mc->throttle_next = ktime_add_ns(now, ns);
+	return 0;
+}
+
+/* Caller holds mc->lock. */
+static struct copy_job *__claim_next_region(struct migrate_c *mc,
+					    unsigned long *delay)
+{
+	struct copy_job *job = NULL;
+	unsigned int i;
+	region_t r;
+
+	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
+			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
+	    mc->nr_jobs == MIGRATE_COPY_JOBS)
+		return NULL;
+
+	r = region_map_next_unsynced(mc->map, mc->cursor);
+	if (r == mc->geo.nr_regions || __job_of_region(mc, r))
+		return NULL;
+
+	*delay = __throttle(mc, region_len(&mc->geo, r));
+	if (*delay)
+		return NULL;
+
+	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+		if (!mc->jobs[i].active)
+			job = &mc->jobs[i];
+	job->region = r;
+	job->active = true;
+	bio_list_init(&job->held);
+	mc->nr_jobs++;
+	mc->cursor = r + 1;
+
+	/* Writes issued before the claim may still be on their way. */
+	job->waiting = __region_has_inflight(mc, r);
+	if (job->waiting)
+		mc->nr_waiting++;
+	return job;
+}
+
+static void claim_copies(struct migrate_c *mc)
+{
+	unsigned long flags, delay = 0;
+	struct copy_job *job;
+
+	for (;;) {
+		spin_lock_irqsave(&mc->lock, flags);
+		job = __claim_next_region(mc, &delay);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		if (!job)
+			break;
+		if (!job->waiting)
+			start_copy(job);
+	}
+	if (delay)
+		mod_delayed_work(mc->wq, &mc->waker, delay);
+}
+
+static void worker_fn(struct work_struct *ws)
+{
+	struct migrate_c *mc = container_of(ws, struct migrate_c, worker);
+
+	retry_reads(mc);
+	finish_copies(mc);
+	start_waiting_copies(mc);
+	claim_copies(mc);
+}
+
+static void waker_fn(struct work_struct *ws)
+{
+	struct migrate_c *mc = container_of(to_delayed_work(ws),
+					    struct migrate_c, waker);
+
+	wake_worker(mc);
+}
+
+static void migrate_free(struct migrate_c *mc)
+{
+	if (mc->wq)
+		destroy_workqueue(mc->wq);
+	if (!IS_ERR_OR_NULL(mc->kc))
+		dm_kcopyd_client_destroy(mc->kc);
+	bioset_exit(&mc->bs);
+	region_map_destroy(mc->map);
+	if (mc->leg[LEG_DEST])
+		dm_put_device(mc->ti, mc->leg[LEG_DEST]);
+	if (mc->leg[LEG_SOURCE])
+		dm_put_device(mc->ti, mc->leg[LEG_SOURCE]);
+	kfree(mc);
+}
+
+/*
+ * <source> <destination> <metadata | -> <region sectors>
+ *	[<#feature args> [paused] [rate <bytes/s>]]
+ */
+static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct migrate_features features;
+	struct migrate_c *mc;
+	unsigned int shift;
+	int leg, r;
+
+	if (argc < 4) {
+		ti->error = "Invalid argument count: <source> <dest> <metadata|-> <region size>";
+		return -EINVAL;
+	}
+
+	mc = kzalloc(sizeof(*mc), GFP_KERNEL);
+	if (!mc) {
+		ti->error = "Cannot allocate target context";
+		return -ENOMEM;
+	}
+	mc->ti = ti;
+	spin_lock_init(&mc->lock);
+	INIT_LIST_HEAD(&mc->done_jobs);
+	bio_list_init(&mc->retry_reads);
+	init_waitqueue_head(&mc->jobs_drained);
+	INIT_WORK(&mc->worker, worker_fn);
+	INIT_DELAYED_WORK(&mc->waker, waker_fn);
+	INIT_WORK(&mc->event_work, event_work_fn);
+	for (leg = 0; leg < NR_LEGS; leg++)
+		atomic64_set(&mc->errors[leg], 0);
+	for (r = 0; r < MIGRATE_COPY_JOBS; r++)
+		mc->jobs[r].mc = mc;
+
+	for (leg = 0; leg < NR_LEGS; leg++) {
+		r = dm_get_device(ti, dm_shift_arg(&as),
+				  dm_table_get_mode(ti->table), &mc->leg[leg]);
+		if (r) {
+			ti->error = leg == LEG_SOURCE ?
+				"Cannot open source device" :
+				"Cannot open destination device";
+			goto bad;
+		}
+	}
+	r = -EINVAL;
+	if (mc->leg[LEG_SOURCE]->bdev->bd_dev == mc->leg[LEG_DEST]->bdev->bd_dev) {
+		ti->error = "Source and destination are the same device";
+		goto bad;
+	}
+	if (strcmp(dm_shift_arg(&as), "-")) {
+		ti->error = "Metadata devices are not supported by this version";
+		goto bad;
+	}
+	r = migrate_parse_region_size(dm_shift_arg(&as), &shift, &ti->error);
+	if (r)
+		goto bad;
+	r = migrate_parse_features(&as, &features, &ti->error);
+	if (r)
+		goto bad;
+
+	r = -EINVAL;
+	if (bdev_nr_sectors(mc->leg[LEG_SOURCE]->bdev) < ti->len) {
+		ti->error = "Source device is smaller than the target";
+		goto bad;
+	}
+	if (bdev_nr_sectors(mc->leg[LEG_DEST]->bdev) < ti->len) {
+		ti->error = "Destination device is smaller than the source";
+		goto bad;
+	}
+
+	region_geometry_init(&mc->geo, ti->len, shift);
+	r = -ENOMEM;
+	mc->map = region_map_create(mc->geo.nr_regions);
+	if (!mc->map) {
+		ti->error = "Cannot allocate region map";
+		goto bad;
+	}
+	r = bioset_init(&mc->bs, MIGRATE_MIN_IOS, 0, 0);
+	if (r) {
+		ti->error = "Cannot allocate bio set";
+		goto bad;
+	}
+	mc->kc = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(mc->kc)) {
+		r = PTR_ERR(mc->kc);
+		ti->error = "Cannot create kcopyd client";
+		goto bad;
+	}
+	r = -ENOMEM;
+	mc->wq = alloc_workqueue("dm-migrate", WQ_MEM_RECLAIM, 0);
+	if (!mc->wq) {
+		ti->error = "Cannot create workqueue";
+		goto bad;
+	}
+
+	if (features.paused)
+		__set_bit(MC_PAUSED, &mc->flags);
+	mc->rate = features.rate;
+	/* Nothing is copied until the first resume. */
+	__set_bit(MC_SUSPENDED, &mc->flags);
+
+	r = dm_set_target_max_io_len(ti, 1U << shift);
+	if (r)
+		goto bad;
+	ti->num_flush_bios = NR_LEGS;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct migrate_io);
+	ti->private = mc;
+	return 0;
+
+bad:
+	migrate_free(mc);
+	return r;
+}
+
+static bool copies_drained(struct migrate_c *mc)
+{
+	unsigned long flags;
+	bool drained;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	drained = !mc->nr_jobs;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	return drained;
+}
+
+/*
+ * Claimed copies always run to their end: writes they hold depend on them.
+ * Called with MC_SUSPENDED set, so no new copy is claimed and the waker is
+ * not armed again once the workqueue is flushed.
+ */
+static void wait_for_copies(struct migrate_c *mc)
+{
+	wait_event(mc->jobs_drained, copies_drained(mc));
+	flush_workqueue(mc->wq);
+	cancel_delayed_work_sync(&mc->waker);
+}
+
+static void migrate_dtr(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	wait_for_copies(mc);
+	cancel_work_sync(&mc->event_work);
+	migrate_free(mc);
+}
+
+static void set_suspended(struct migrate_c *mc, bool suspended)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (suspended)
+		__set_bit(MC_SUSPENDED, &mc->flags);
+	else
+		__clear_bit(MC_SUSPENDED, &mc->flags);
+	__update_copier_clock(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+}
+
+static void migrate_presuspend(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	/* Stop claiming; copies already claimed run on, see wait_for_copies. */
+	set_suspended(mc, true);
+}
+
+static void migrate_presuspend_undo(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	set_suspended(mc, false);
+	wake_worker(mc);
+}
+
+static void migrate_postsuspend(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	wait_for_copies(mc);
+}
+
+static void migrate_resume(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	set_suspended(mc, false);
+	wake_worker(mc);
+}
+
+static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
+		       unsigned int *out)
+{
+	unsigned int sz = *out;
+	bool paused = test_bit(MC_PAUSED, &mc->flags);
+	u64 rate = READ_ONCE(mc->rate);
+
+	DMEMIT("%s %s - %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
+	       1U << mc->geo.shift);
+	if (paused || rate)
+		DMEMIT(" %u", (paused ? 1 : 0) + (rate ? 2 : 0));
+	if (paused)
+		DMEMIT(" paused");
+	if (rate)
+		DMEMIT(" rate %llu", rate);
+	*out = sz;
+}
+
+static const char *leg_health(struct migrate_c *mc, enum migrate_leg_id leg)
+{
+	return test_bit(leg, &mc->flags) ? "failed" : "ok";
+}
+
+static void migrate_status(struct dm_target *ti, status_type_t type,
+			   unsigned int status_flags, char *result,
+			   unsigned int maxlen)
+{
+	struct migrate_c *mc = ti->private;
+	region_t in_sync, total;
+	enum migrate_state state;
+	unsigned int sz = 0, copying;
+	u64 bytes, copier_ns;
+	unsigned long flags;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		spin_lock_irqsave(&mc->lock, flags);
+		state = __state(mc);
+		in_sync = region_map_nr_in_sync(mc->map);
+		total = region_map_nr_regions(mc->map);
+		copying = mc->nr_jobs;
+		bytes = mc->bytes_copied;
+		copier_ns = mc->copier_ns;
+		if (mc->copier_running)
+			copier_ns += ktime_to_ns(ktime_sub(ktime_get(),
+							   mc->copier_since));
+		spin_unlock_irqrestore(&mc->lock, flags);
+
+		DMEMIT("%s %llu/%llu %u %llu %llu %llu %u %s %s %lld %lld -",
+		       migrate_state_name(state), in_sync, total,
+		       1U << mc->geo.shift, READ_ONCE(mc->rate), bytes,
+		       div_u64(copier_ns, NSEC_PER_MSEC), copying,
+		       leg_health(mc, LEG_SOURCE), leg_health(mc, LEG_DEST),
+		       (s64)atomic64_read(&mc->errors[LEG_SOURCE]),
+		       (s64)atomic64_read(&mc->errors[LEG_DEST]));
+		break;
+	case STATUSTYPE_TABLE:
+		emit_table(mc, result, maxlen, &sz);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",source=%s,destination=%s,region_size=%u",
+		       mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
+		       1U << mc->geo.shift);
+		DMEMIT(",source_health=%s,destination_health=%s;",
+		       leg_health(mc, LEG_SOURCE), leg_health(mc, LEG_DEST));
+		break;
+	}
+}
+
+static int migrate_message(struct dm_target *ti, unsigned int argc,
+			   char **argv, char *result, unsigned int maxlen)
+{
+	struct migrate_c *mc = ti->private;
+	struct migrate_msg msg;
+	unsigned long flags;
+	char *error;
+	int r;
+
+	r = migrate_parse_message(argc, argv, &msg, &error);
+	if (r) {
+		DMERR("%s: %s", mc_name(mc), error);
+		return r;
+	}
+
+	spin_lock_irqsave(&mc->lock, flags);
+	switch (msg.type) {
+	case MIGRATE_MSG_PAUSE:
+		__set_bit(MC_PAUSED, &mc->flags);
+		break;
+	case MIGRATE_MSG_RESUME:
+		__clear_bit(MC_PAUSED, &mc->flags);
+		break;
+	case MIGRATE_MSG_RATE:
+		WRITE_ONCE(mc->rate, msg.rate);
+		/* The next copy is paced by the new rate, not the old one. */
+		mc->throttle_next = 0;
+		break;
+	}
+	__update_copier_clock(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	if (msg.type != MIGRATE_MSG_RATE)
+		raise_event(mc);
+	wake_worker(mc);
+	return 0;
+}
+
+static int migrate_iterate_devices(struct dm_target *ti,
+				   iterate_devices_callout_fn fn, void *data)
+{
+	struct migrate_c *mc = ti->private;
+
+	return fn(ti, mc->leg[LEG_SOURCE], 0, ti->len, data) ?:
+	       fn(ti, mc->leg[LEG_DEST], 0, ti->len, data);
+}
+
+static struct target_type migrate_target = {
+	.name = "migrate",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = migrate_ctr,
+	.dtr = migrate_dtr,
+	.map = migrate_map,
+	.end_io = migrate_end_io,
+	.presuspend = migrate_presuspend,
+	.presuspend_undo = migrate_presuspend_undo,
+	.postsuspend = migrate_postsuspend,
+	.resume = migrate_resume,
+	.status = migrate_status,
+	.message = migrate_message,
+	.iterate_devices = migrate_iterate_devices,
+};
+
+static int __init dm_migrate_init(void)
+{
+	return dm_register_target(&migrate_target);
+}
+
+static void __exit dm_migrate_exit(void)
+{
+	dm_unregister_target(&migrate_target);
+}
+
+module_init(dm_migrate_init);
+module_exit(dm_migrate_exit);
+
+MODULE_DESCRIPTION(DM_NAME " target to migrate a live volume to another device");
+MODULE_AUTHOR("dm-migrate developers");
+MODULE_LICENSE("GPL");

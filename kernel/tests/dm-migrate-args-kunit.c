@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of the migrate target's table and message parsing and of the
+ * state it reports.
+ */
+#include <kunit/test.h>
+
+#include "../dm-migrate-args.h"
+
+struct region_size_case {
+	const char *arg;
+	int ret;
+	unsigned int shift;
+};
+
+static const struct region_size_case region_size_cases[] = {
+	{ "8", 0, 3 },
+	{ "1024", 0, 10 },
+	{ "2097152", 0, 21 },
+	{ "4", -EINVAL },
+	{ "4194304", -EINVAL },
+	{ "1000", -EINVAL },
+	{ "0", -EINVAL },
+	{ "-8", -EINVAL },
+	{ "8k", -EINVAL },
+	{ "", -EINVAL },
+	{ "99999999999999999999", -EINVAL },
+};
+
+static void region_size_desc(const struct region_size_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "\"%s\"", c->arg);
+}
+
+KUNIT_ARRAY_PARAM(region_size, region_size_cases, region_size_desc);
+
+static void parse_region_size_test(struct kunit *test)
+{
+	const struct region_size_case *c = test->param_value;
+	unsigned int shift = 99;
+	char *error = NULL;
+
+	KUNIT_EXPECT_EQ(test, migrate_parse_region_size(c->arg, &shift, &error),
+			c->ret);
+	if (c->ret) {
+		KUNIT_EXPECT_NOT_NULL(test, error);
+		KUNIT_EXPECT_EQ(test, shift, 99);
+	} else {
+		KUNIT_EXPECT_EQ(test, shift, c->shift);
+	}
+}
+
+struct features_case {
+	const char *name;
+	unsigned int argc;
+	const char *argv[6];
+	int ret;
+	bool paused;
+	u64 rate;
+};
+
+static const struct features_case features_cases[] = {
+	{ "none", 0, {}, 0, false, 0 },
+	{ "zero count", 1, { "0" }, 0, false, 0 },
+	{ "paused", 2, { "1", "paused" }, 0, true, 0 },
+	{ "rate", 3, { "2", "rate", "1048576" }, 0, false, 1048576 },
+	{ "both", 4, { "3", "rate", "0", "PAUSED" }, 0, true, 0 },
+	{ "count too large", 5, { "4", "paused", "rate", "1", "x" }, -EINVAL },
+	{ "count beyond args", 2, { "2", "paused" }, -EINVAL },
+	{ "not a count", 1, { "x" }, -EINVAL },
+	{ "unknown", 2, { "1", "fast" }, -EINVAL },
+	{ "rate missing value", 2, { "1", "rate" }, -EINVAL },
+	{ "rate not a number", 3, { "2", "rate", "10M" }, -EINVAL },
+	{ "rate negative", 3, { "2", "rate", "-1" }, -EINVAL },
+	{ "repeated", 3, { "2", "paused", "paused" }, -EINVAL },
+	{ "trailing", 3, { "1", "paused", "extra" }, -EINVAL },
+};
+
+static void features_desc(const struct features_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(features, features_cases, features_desc);
+
+static void parse_features_test(struct kunit *test)
+{
+	const struct features_case *c = test->param_value;
+	struct dm_arg_set as = { .argc = c->argc, .argv = (char **)c->argv };
+	struct migrate_features f;
+	char *error = NULL;
+	int r;
+
+	r = migrate_parse_features(&as, &f, &error);
+	KUNIT_EXPECT_EQ(test, r, c->ret);
+	if (r) {
+		KUNIT_EXPECT_NOT_NULL(test, error);
+		return;
+	}
+	KUNIT_EXPECT_EQ(test, f.paused, c->paused);
+	KUNIT_EXPECT_EQ(test, f.rate, c->rate);
+}
+
+struct message_case {
+	const char *name;
+	unsigned int argc;
+	const char *argv[3];
+	int ret;
+	enum migrate_msg_type type;
+	u64 rate;
+};
+
+static const struct message_case message_cases[] = {
+	{ "pause", 1, { "pause" }, 0, MIGRATE_MSG_PAUSE },
+	{ "resume", 1, { "Resume" }, 0, MIGRATE_MSG_RESUME },
+	{ "rate", 2, { "rate", "4096" }, 0, MIGRATE_MSG_RATE, 4096 },
+	{ "rate unlimited", 2, { "rate", "0" }, 0, MIGRATE_MSG_RATE, 0 },
+	{ "empty", 0, {}, -EINVAL },
+	{ "unknown", 1, { "confirm" }, -EINVAL },
+	{ "pause with argument", 2, { "pause", "now" }, -EINVAL },
+	{ "rate without value", 1, { "rate" }, -EINVAL },
+	{ "rate with two values", 3, { "rate", "1", "2" }, -EINVAL },
+	{ "rate not a number", 2, { "rate", "fast" }, -EINVAL },
+	{ "rate negative", 2, { "rate", "-5" }, -EINVAL },
+};
+
+static void message_desc(const struct message_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(message, message_cases, message_desc);
+
+static void parse_message_test(struct kunit *test)
+{
+	const struct message_case *c = test->param_value;
+	struct migrate_msg msg = { .rate = 12345 };
+	char *error = NULL;
+	int r;
+
+	r = migrate_parse_message(c->argc, (char **)c->argv, &msg, &error);
+	KUNIT_EXPECT_EQ(test, r, c->ret);
+	if (r) {
+		KUNIT_EXPECT_NOT_NULL(test, error);
+		return;
+	}
+	KUNIT_EXPECT_EQ(test, msg.type, c->type);
+	if (c->type == MIGRATE_MSG_RATE)
+		KUNIT_EXPECT_EQ(test, msg.rate, c->rate);
+}
+
+struct state_case {
+	const char *name;
+	struct migrate_health health;
+	enum migrate_state state;
+};
+
+static const struct state_case state_cases[] = {
+	{ "copying", { false, false, false, false }, MIGRATE_COPYING },
+	{ "paused", { false, true, false, false }, MIGRATE_PAUSED },
+	{ "synced", { true, false, false, false }, MIGRATE_SYNCED },
+	{ "synced while paused", { true, true, false, false }, MIGRATE_SYNCED },
+	{ "destination failed", { false, false, false, true }, MIGRATE_HALTED },
+	{ "destination failed after sync", { true, false, false, true },
+	  MIGRATE_HALTED },
+	{ "source failed while copying", { false, false, true, false },
+	  MIGRATE_HALTED },
+	{ "source failed while paused", { false, true, true, false },
+	  MIGRATE_HALTED },
+	{ "source failed after sync", { true, false, true, false },
+	  MIGRATE_SYNCED },
+	{ "both failed", { true, false, true, true }, MIGRATE_HALTED },
+};
+
+static void state_desc(const struct state_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(state, state_cases, state_desc);
+
+static void state_test(struct kunit *test)
+{
+	const struct state_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, migrate_state_of(&c->health), c->state);
+}
+
+static void state_name_test(struct kunit *test)
+{
+	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_COPYING), "copying");
+	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_PAUSED), "paused");
+	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_SYNCED), "synced");
+	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_HALTED), "halted");
+}
+
+static struct kunit_case args_test_cases[] = {
+	KUNIT_CASE_PARAM(parse_region_size_test, region_size_gen_params),
+	KUNIT_CASE_PARAM(parse_features_test, features_gen_params),
+	KUNIT_CASE_PARAM(parse_message_test, message_gen_params),
+	KUNIT_CASE_PARAM(state_test, state_gen_params),
+	KUNIT_CASE(state_name_test),
+	{}
+};
+
+static struct kunit_suite args_test_suite = {
+	.name = "dm-migrate-args",
+	.test_cases = args_test_cases,
+};
+
+kunit_test_suite(args_test_suite);

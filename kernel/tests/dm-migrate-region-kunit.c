@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of the migrate target's region geometry and in-sync map.
+ */
+#include <kunit/test.h>
+
+#include "../dm-migrate-region.h"
+
+struct geometry_case {
+	const char *name;
+	sector_t dev_sectors;
+	unsigned int shift;
+	region_t nr_regions;
+	sector_t last_len;
+};
+
+static const struct geometry_case geometry_cases[] = {
+	{ "exact", 1024, 3, 128, 8 },
+	{ "partial last region", 1027, 3, 129, 3 },
+	{ "one partial region", 5, 3, 1, 5 },
+	{ "one whole region", 2048, 11, 1, 2048 },
+	{ "large", 1ULL << 40, 21, 1ULL << 19, 1ULL << 21 },
+};
+
+static void geometry_case_desc(const struct geometry_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(geometry, geometry_cases, geometry_case_desc);
+
+static void region_geometry_test(struct kunit *test)
+{
+	const struct geometry_case *c = test->param_value;
+	struct region_geometry g;
+	region_t last;
+
+	region_geometry_init(&g, c->dev_sectors, c->shift);
+	KUNIT_EXPECT_EQ(test, g.nr_regions, c->nr_regions);
+
+	last = g.nr_regions - 1;
+	KUNIT_EXPECT_EQ(test, region_len(&g, last), c->last_len);
+	KUNIT_EXPECT_EQ(test, region_len(&g, g.nr_regions), 0);
+	KUNIT_EXPECT_EQ(test, region_of_sector(&g, c->dev_sectors - 1), last);
+	KUNIT_EXPECT_EQ(test, region_of_sector(&g, 0), 0);
+	KUNIT_EXPECT_EQ(test, region_start(&g, last) + region_len(&g, last),
+			c->dev_sectors);
+	KUNIT_EXPECT_EQ(test, region_sectors_left(&g, 0),
+			region_len(&g, 0));
+	KUNIT_EXPECT_EQ(test, region_sectors_left(&g, c->dev_sectors - 1), 1);
+}
+
+static void region_map_test_mark(struct kunit *test)
+{
+	struct region_map *map = region_map_create(100);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_EXPECT_EQ(test, region_map_nr_regions(map), 100);
+	KUNIT_EXPECT_EQ(test, region_map_nr_in_sync(map), 0);
+	KUNIT_EXPECT_FALSE(test, region_map_in_sync(map, 0));
+
+	KUNIT_EXPECT_TRUE(test, region_map_mark_in_sync(map, 0));
+	KUNIT_EXPECT_FALSE(test, region_map_mark_in_sync(map, 0));
+	KUNIT_EXPECT_TRUE(test, region_map_mark_in_sync(map, 99));
+	KUNIT_EXPECT_TRUE(test, region_map_in_sync(map, 0));
+	KUNIT_EXPECT_TRUE(test, region_map_in_sync(map, 99));
+	KUNIT_EXPECT_FALSE(test, region_map_in_sync(map, 98));
+	KUNIT_EXPECT_EQ(test, region_map_nr_in_sync(map), 2);
+	KUNIT_EXPECT_FALSE(test, region_map_all_in_sync(map));
+	region_map_destroy(map);
+}
+
+static void region_map_test_next_unsynced(struct kunit *test)
+{
+	struct region_map *map = region_map_create(70);
+	region_t r;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 0);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 69), 69);
+	/* Past the end wraps to the start. */
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 70), 0);
+
+	for (r = 0; r < 70; r++)
+		if (r != 5 && r != 66)
+			region_map_mark_in_sync(map, r);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 5);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 6), 66);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 67), 5);
+
+	region_map_mark_in_sync(map, 5);
+	region_map_mark_in_sync(map, 66);
+	KUNIT_EXPECT_TRUE(test, region_map_all_in_sync(map));
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 70);
+	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 33), 70);
+	region_map_destroy(map);
+}
+
+static void region_map_test_bad_sizes(struct kunit *test)
+{
+	KUNIT_EXPECT_NULL(test, region_map_create(0));
+	KUNIT_EXPECT_NULL(test, region_map_create((region_t)UINT_MAX + 1));
+}
+
+static struct kunit_case region_test_cases[] = {
+	KUNIT_CASE_PARAM(region_geometry_test, geometry_gen_params),
+	KUNIT_CASE(region_map_test_mark),
+	KUNIT_CASE(region_map_test_next_unsynced),
+	KUNIT_CASE(region_map_test_bad_sizes),
+	{}
+};
+
+static struct kunit_suite region_test_suite = {
+	.name = "dm-migrate-region",
+	.test_cases = region_test_cases,
+};
+
+kunit_test_suite(region_test_suite);

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Build dm-migrate.ko for one kernel in a directory of its own, so modules for
+# several kernels can coexist: build-module.sh KVER [OUTDIR]. Prints the path
+# of the module. W=1 warnings are errors here: what users build must be clean.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kver=$1
+out=${2:-$top/build/$kver}
+kdir=/lib/modules/$kver/build
+[ -d "$kdir" ] || kdir=/usr/src/linux-headers-$kver
+[ -d "$kdir" ] || { echo "build-module: no headers for $kver" >&2; exit 1; }
+
+mkdir -p "$out/kernel/tests"
+cp -p "$top/Kbuild" "$out/"
+cp -p "$top"/kernel/Kbuild "$top"/kernel/*.[ch] "$out/kernel/"
+cp -p "$top"/kernel/tests/*.c "$out/kernel/tests/"
+make -s -C "$kdir" M="$out" CONFIG_DM_MIGRATE=m KCFLAGS=-Werror W=1 modules >&2
+echo "$out/kernel/dm-migrate.ko"

@@ -1,0 +1,80 @@
+#!/bin/bash
+# Build the base initramfs of the test VM for one kernel version: busybox,
+# the tools the tests run (with their shared libraries) and the kernel
+# modules they load. Prints the path of the gzip cpio. The result is cached
+# under /var/cache/dm-migrate keyed on everything that goes into it, so a
+# stale archive is never used; without the cache it is simply rebuilt.
+set -euo pipefail
+
+kver=$1
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${DMM_CACHE:-/var/cache/dm-migrate}/initramfs
+
+tools=(
+	/usr/bin/busybox /usr/bin/bash /usr/sbin/dmsetup /usr/bin/fio
+	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/blkid /usr/sbin/wipefs
+	/usr/sbin/sfdisk /usr/bin/nbd-server /usr/sbin/nbd-client
+	/usr/sbin/losetup /usr/bin/flock /usr/bin/timeout
+)
+modules=(
+	virtio_pci virtio_blk dm-mod dm-flakey dm-delay
+	dm-log-writes dm-mirror dm-raid dm-zero nbd loop brd
+)
+
+# The key: this script, the guest helpers, the kernel's module tree and
+# the installed versions of the packages the tools come from.
+pkgs=$(for t in "${tools[@]}"; do dpkg -S "$t" 2>/dev/null | cut -d: -f1; done |
+	sort -u | xargs dpkg-query -W -f='${Package}=${Version}\n')
+key=$( { cat "$0" "$here/init" "$here/guest-exit.c"; echo "$kver"; echo "$pkgs";
+	 stat -c '%n %s %Y' "/lib/modules/$kver/modules.dep"; } | sha256sum | cut -c1-16)
+out=$cache/base-$kver-$key.cpio.gz
+if [ -s "$out" ]; then
+	echo "$out"
+	exit 0
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,etc,lib,lib64,usr/bin,usr/sbin,proc,sys,dev,tmp,run,mnt}
+
+copy_with_libs() {
+	local f=$1 lib
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+	# mawk: no \s, so match the "=> /path" and bare "/path" forms plainly.
+	for lib in $(ldd "$f" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+for t in "${tools[@]}"; do
+	copy_with_libs "$t"
+done
+ln -s /usr/sbin/mke2fs "$root/usr/sbin/mkfs.ext4"
+ln -s /usr/sbin/e2fsck "$root/usr/sbin/fsck.ext4"
+gcc -O2 -static -o "$root/sbin/guest-exit" "$here/guest-exit.c"
+cp "$here/init" "$root/init"
+chmod 755 "$root/init"
+ln -s busybox "$root/bin/sh"
+ln -s /usr/bin/bash "$root/bin/bash"
+cp /usr/bin/busybox "$root/bin/busybox"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+echo 'root:x:0:' > "$root/etc/group"
+
+# The modules and everything they depend on, from modules.dep.
+moddir=/lib/modules/$kver
+for m in "${modules[@]}"; do
+	modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
+		awk '$1 == "insmod" { print $2 }'
+done | sort -u | while read -r ko; do
+	mkdir -p "$root$(dirname "$ko")"
+	cp "$ko" "$root$ko"
+done
+cp "$moddir"/modules.order "$moddir"/modules.builtin* "$root$moddir/" 2>/dev/null || true
+depmod -b "$root" "$kver"
+
+mkdir -p "$cache"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "$out"

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Run one command in a qemu VM booting a Debian kernel, with dm-migrate.ko
+# built against that kernel's headers, the project's tools and tests, and
+# virtio disks. The command's output (KTAP) arrives on the VM's second serial
+# port and is echoed here as it comes.
+#
+#   run.sh [options] -- COMMAND...
+#     -k KVER          kernel version (default: newest installed cloud kernel);
+#                      "6.1" and "6.12" pick the newest of that series
+#     -d SERIAL:SIZE[:BPS[:IOPS]]
+#                      a virtio disk with that serial, SIZE bytes (K/M/G),
+#                      optionally throttled; repeatable
+#     -w DIR           keep the disk images and logs in DIR (reused if there)
+#     -t SECONDS       timeout (default 600)
+#     -m MIB           guest memory (default 1536)
+#     -l NAME          log name (default: the command's first word)
+#
+# Exit status 0 only if the command exited 0, the VM ended by itself and the
+# console is free of oops, BUG, WARN, lockdep, KASAN and hung-task reports.
+# Logs: <workdir>/<name>.console and <name>.ktap.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$top/scripts/vm
+kver=
+disks=()
+workdir=
+timeout=600
+mem=1536
+name=
+
+while getopts "k:d:w:t:m:l:" opt; do
+	case $opt in
+	k) kver=$OPTARG ;;
+	d) disks+=("$OPTARG") ;;
+	w) workdir=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	l) name=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = "--" ] && shift
+[ $# -gt 0 ] || { echo "run.sh: no command" >&2; exit 2; }
+
+kver=$("$here/kver.sh" "${kver:-}")
+[ -n "$name" ] || name=$(basename "$1" .sh)
+name=$name-$kver
+logdir=${workdir:-$top/build/vm}
+mkdir -p "$logdir"
+# Without -w the disks are new and blank for every run.
+imgdir=${workdir:-$(mktemp -d /var/tmp/dmm-disks.XXXXXX)}
+[ -n "$workdir" ] || fresh_disks=$imgdir
+workdir=$logdir
+console=$workdir/$name.console
+ktap=$workdir/$name.ktap
+: > "$console"
+: > "$ktap"
+
+ko=$("$top/scripts/build-module.sh" "$kver")
+base=$("$here/mkinitramfs.sh" "$kver")
+[ -n "${DMM_NO_USERSPACE:-}" ] || make -s -C "$top/userspace" >&2
+
+# The project's part of the initramfs: uncompressed and first, since a
+# gzip member first stops the kernel's unpacker ("invalid magic").
+stage=$(mktemp -d)
+cleanup() { rm -rf "$stage" ${fresh_disks:+"$fresh_disks"}; [ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null; true; }
+trap cleanup EXIT
+mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib" \
+	"$stage/lib/modules/$kver/extra"
+cp "$ko" "$stage/lib/modules/$kver/extra/"
+cp -r "$top/tools" "$stage/dmm/"
+[ -x "$top/userspace/build/dmmigrate" ] && cp "$top/userspace/build/dmmigrate" "$stage/usr/local/sbin/"
+cp -P "$top"/userspace/build/libdmmigrate.so* "$stage/usr/local/lib/" 2>/dev/null || true
+printf '%q ' "$@" > "$stage/etc/dmm-run"
+echo "KVER=$kver" > "$stage/etc/dmm-env"
+echo /usr/local/lib > "$stage/etc/ld.so.conf"
+project=$workdir/$name.project.cpio
+(cd "$stage" && find . | cpio -o -H newc --quiet) > "$project"
+initrd=$workdir/$name.initrd
+cat "$project" "$base" > "$initrd"
+
+# Disks are found in the guest by serial, never by vdX order.
+drive_args=()
+i=0
+for d in "${disks[@]}"; do
+	IFS=: read -r serial size bps iops <<< "$d"
+	img=$imgdir/$serial.img
+	[ -e "$img" ] || truncate -s "$size" "$img"
+	opts="file=$img,if=none,id=d$i,format=raw,cache=none,aio=threads"
+	[ -n "${bps:-}" ] && opts+=",throttling.bps-total=$bps"
+	[ -n "${iops:-}" ] && opts+=",throttling.iops-total=$iops"
+	drive_args+=(-drive "$opts" -device "virtio-blk-pci,drive=d$i,serial=$serial")
+	i=$((i + 1))
+done
+
+tail -n +1 -f "$ktap" 2>/dev/null | grep --line-buffered -v '^DMM-EXIT:' &
+tail_pid=$!
+
+set +e
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-display none -monitor none -no-reboot \
+	-serial "file:$console" -serial "file:$ktap" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init" \
+	"${drive_args[@]}"
+qemu_rc=$?
+set -e
+sleep 0.3
+kill "$tail_pid" 2>/dev/null || true
+tail_pid=
+
+verdict=
+case $qemu_rc in
+33) ;;
+124|137) verdict="timeout after ${timeout}s" ;;
+0) verdict="the VM stopped without reporting (kernel panic?)" ;;
+*) [ $qemu_rc -ge 65 ] && verdict="test exited $(( (qemu_rc - 65) / 2 ))" ||
+	verdict="qemu exited $qemu_rc" ;;
+esac
+exit_line=$(tr -d '\r' < "$ktap" | grep -a '^DMM-EXIT:' | tail -n 1 || true)
+[ -z "$verdict" ] && [ "$exit_line" != "DMM-EXIT: 0" ] && verdict="no exit report"
+
+# Anything the kernel says went wrong fails the run, whatever the test said.
+bad=$(grep -a -n -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|possible (circular|recursive) locking|lockdep|INFO: task .* blocked for more than|KASAN|UBSAN|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Call Trace' "$console" | head -n 5 || true)
+if [ -n "$bad" ]; then
+	verdict="${verdict:+$verdict; }kernel problem in the console: $(echo "$bad" | head -n 1)"
+fi
+
+if [ -z "$verdict" ]; then
+	echo "# vm: $name: passed, console clean ($console)"
+	exit 0
+fi
+echo "# vm: $name: FAILED: $verdict"
+echo "# vm: console: $console"
+grep -a -E -A 20 'BUG:|WARNING:|Oops|Kernel panic|blocked for more than|lockdep|KASAN' "$console" | head -n 40 | sed 's/^/# console: /'
+exit 1

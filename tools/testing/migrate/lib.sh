@@ -1,0 +1,136 @@
+#!/bin/bash
+# Common helpers of the dm-migrate VM tests: KTAP output (kselftest style,
+# exit 4 when everything was skipped), disks by serial, the module, device
+# checksums and status fields. Sourced by test_<group>_<NN>.sh.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+ktap_plan_count=0
+ktap_nr=0
+ktap_fails=0
+ktap_skips=0
+set -o pipefail
+[ -f /etc/dmm-env ] && . /etc/dmm-env
+
+ktap_plan() {
+	ktap_plan_count=$1
+	echo "KTAP version 1"
+	echo "1..$1"
+}
+
+ktap_ok() {
+	ktap_nr=$((ktap_nr + 1))
+	echo "ok $ktap_nr $*"
+}
+
+ktap_not_ok() {
+	ktap_nr=$((ktap_nr + 1))
+	ktap_fails=$((ktap_fails + 1))
+	echo "not ok $ktap_nr $*"
+}
+
+ktap_skip() {
+	local desc=$1
+	shift
+	ktap_nr=$((ktap_nr + 1))
+	ktap_skips=$((ktap_skips + 1))
+	echo "ok $ktap_nr $desc # SKIP $*"
+}
+
+diag() {
+	echo "# $*"
+}
+
+# ktap_check DESC CMD...: one test case, passed when CMD succeeds.
+ktap_check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ktap_ok "$desc"
+	else
+		ktap_not_ok "$desc"
+	fi
+}
+
+ktap_finish() {
+	local rc=$KSFT_PASS
+
+	if [ "$ktap_nr" -ne "$ktap_plan_count" ]; then
+		diag "planned $ktap_plan_count tests, ran $ktap_nr"
+		rc=$KSFT_FAIL
+	fi
+	[ "$ktap_fails" -gt 0 ] && rc=$KSFT_FAIL
+	[ "$rc" = "$KSFT_PASS" ] && [ "$ktap_skips" -gt 0 ] &&
+		[ "$ktap_skips" -eq "$ktap_nr" ] && rc=$KSFT_SKIP
+	diag "totals: pass $((ktap_nr - ktap_fails - ktap_skips)) fail $ktap_fails skip $ktap_skips"
+	exit "$rc"
+}
+
+# Stop the whole script: the remaining planned cases count as failed.
+die() {
+	diag "fatal: $*"
+	while [ "$ktap_nr" -lt "$ktap_plan_count" ]; do
+		ktap_not_ok "not run: $*"
+	done
+	ktap_finish
+}
+
+# disk SERIAL: the virtio disk the host attached with that serial.
+disk() {
+	local s
+	for s in /sys/block/vd*/serial; do
+		[ "$(cat "$s")" = "$1" ] && { echo "/dev/$(basename "$(dirname "$s")")"; return 0; }
+	done
+	echo "disk: no virtio disk with serial $1" >&2
+	return 1
+}
+
+majmin() {
+	printf '%d:%d\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
+}
+
+load_migrate() {
+	insmod "/lib/modules/$KVER/extra/dm-migrate.ko"
+}
+
+unload_migrate() {
+	rmmod dm_migrate
+}
+
+sectors() {
+	blockdev --getsz "$1"
+}
+
+# sum DEV [SECTORS]: sha256 of the first SECTORS (default all) of DEV.
+sum() {
+	local n=${2:-$(sectors "$1")}
+	dd if="$1" bs=512 count="$n" iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# field NAME N: the Nth field of the migrate status (1 = state).
+field() {
+	dmsetup status "$1" | awk -v n="$2" '$3 == "migrate" { print $(3 + n) }'
+}
+
+# wait_state NAME STATE SECONDS
+wait_state() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(field "$1" 1)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	diag "wait_state: $1 is '$(field "$1" 1)' after $3 s, not '$2'"
+	return 1
+}
+
+# in_sync NAME: regions in sync.
+in_sync() {
+	field "$1" 2 | cut -d/ -f1
+}
+
+# no_problems_in_dmesg: the kernel reported nothing wrong so far.
+no_problems_in_dmesg() {
+	! dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|blocked for more than'
+}
