@@ -11,7 +11,7 @@ pkgs=(
 	python3 kmod cpio zstd xz-utils gzip
 	qemu-system-x86 busybox-static
 	dmsetup libdevmapper-dev libblkid-dev
-	fio nbd-server nbd-client e2fsprogs util-linux
+	fio nbd-server nbd-client e2fsprogs util-linux fdisk
 	sparse valgrind
 	linux-image-cloud-amd64 linux-headers-cloud-amd64
 	linux-source-6.12

@@ -134,3 +134,18 @@ in_sync() {
 no_problems_in_dmesg() {
 	! dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|blocked for more than'
 }
+
+# uptime_cs: time since boot in hundredths of a second.
+uptime_cs() {
+	awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime
+}
+
+# flushes DEV: flush requests the disk completed (field 15 of its stat).
+flushes() {
+	awk '{ print $15 }' "/sys/block/$(basename "$1")/stat"
+}
+
+# event_nr NAME: the device's current dm event number.
+event_nr() {
+	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
+}

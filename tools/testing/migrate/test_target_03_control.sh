@@ -1,0 +1,76 @@
+#!/bin/bash
+# Copy control: the rate limit holds within 10%, pause really freezes the
+# copy, messages raise dm events, suspend drains the copier and resume
+# restarts it, and the device can be removed while copying.
+# vm: -d src:256M -d dst:256M -t 400
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 10
+
+src=$(disk src) && dst=$(disk dst) || die "disks missing"
+len=$(sectors "$src")
+load_migrate || die "module does not load"
+
+rate=$((4 * 1024 * 1024))
+echo "0 $len migrate $src $dst - 1024 2 rate $rate" | dmsetup create mig ||
+	die "cannot create the target"
+
+# Copied bytes over 12 s of wall time, after a second to settle.
+sleep 1
+b1=$(field mig 5); t1=$(uptime_cs)
+sleep 12
+b2=$(field mig 5); t2=$(uptime_cs)
+achieved=$(( (b2 - b1) * 100 / (t2 - t1) ))
+diag "rate limit $rate B/s, achieved $achieved B/s over $(( t2 - t1 )) cs"
+ktap_check "copy rate within 10% of the limit" \
+	[ $achieved -ge $((rate * 9 / 10)) ] && [ $achieved -le $((rate * 11 / 10)) ]
+ms=$(field mig 6); bytes=$(field mig 5)
+reported=$(( bytes * 1000 / (ms > 0 ? ms : 1) ))
+diag "copy ms $ms, bytes $bytes: $reported B/s"
+ktap_check "bytes copied over copy ms agrees with the limit (10%)" \
+	[ $reported -ge $((rate * 9 / 10)) ] && [ $reported -le $((rate * 11 / 10)) ]
+
+# A pause raises an event and freezes the copy once copies in flight end.
+ev=$(event_nr mig)
+timeout 10 dmsetup wait mig "$ev" > /dev/null &
+waiter=$!
+sleep 0.5
+dmsetup message mig 0 pause
+wait $waiter
+ktap_check "pause raises a dm event" [ $? -eq 0 ]
+for _ in $(seq 50); do [ "$(field mig 7)" = 0 ] && break; sleep 0.1; done
+s1=$(in_sync mig); b1=$(field mig 5)
+sleep 4
+s2=$(in_sync mig); b2=$(field mig 5)
+diag "paused: in sync $s1 -> $s2, bytes $b1 -> $b2"
+ktap_check "pause freezes progress" \
+	[ "$(field mig 1)" = paused ] && [ "$s1" = "$s2" ] && [ "$b1" = "$b2" ]
+
+dmsetup message mig 0 resume
+sleep 2
+ktap_check "resume restarts the copy" [ "$(in_sync mig)" -gt "$s2" ] && [ "$(field mig 1)" = copying ]
+
+# Suspend drains: nothing in flight, nothing moves; resume goes on.
+dmsetup suspend mig
+s1=$(in_sync mig)
+c1=$(field mig 7)
+sleep 3
+ktap_check "suspend drains the copier" [ "$c1" = 0 ] && [ "$(in_sync mig)" = "$s1" ]
+dmsetup resume mig
+sleep 2
+ktap_check "resume after suspend copies again" [ "$(in_sync mig)" -gt "$s1" ]
+
+# Unlimited rate: the copy finishes, with an event.
+ev=$(event_nr mig)
+dmsetup message mig 0 rate 0
+ktap_check "copy reaches synced once unlimited" wait_state mig synced 120
+ktap_check "reaching synced raised an event" [ "$(event_nr mig)" -gt "$ev" ]
+dmsetup remove mig
+
+# Remove in the middle of a copy, with a write load running.
+echo "0 $len migrate $src $dst - 256 2 rate $rate" | dmsetup create mig2
+fio --name=load --filename=/dev/mapper/mig2 --direct=1 --rw=randwrite --bs=4k \
+	--time_based --runtime=4 --eta=never > /dev/null
+dmsetup remove mig2 && unload_migrate
+ktap_check "remove while copying, then rmmod" [ $? -eq 0 ]
+ktap_finish

@@ -1,0 +1,59 @@
+#!/bin/bash
+# ext4 on the volume with a real file workload during the copy: after sync
+# the destination alone passes fsck -n, mounts, and every file's checksum is
+# what was written.
+# vm: -d src:256M -d dst:256M -t 400
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 5
+
+src=$(disk src) && dst=$(disk dst) || die "disks missing"
+len=$(sectors "$src")
+load_migrate || die "module does not load"
+
+echo "0 $len migrate $src $dst - 512 1 paused" | dmsetup create mig || die "create"
+mkfs.ext4 -q -F /dev/mapper/mig || die "mkfs"
+mkdir -p /mnt/vol /mnt/dst
+mount /dev/mapper/mig /mnt/vol || die "mount"
+mkdir /mnt/vol/a /mnt/vol/b
+for i in $(seq 40); do
+	dd if=/dev/urandom of=/mnt/vol/a/f$i bs=64k count=$((i % 7 + 1)) 2>/dev/null
+done
+sync
+
+# The copy runs at 8 MiB/s while files are written, rewritten and deleted.
+dmsetup message mig 0 rate 8388608
+dmsetup message mig 0 resume
+for round in 1 2 3; do
+	for i in $(seq 30); do
+		dd if=/dev/urandom of=/mnt/vol/b/r$round-$i bs=16k count=$((i % 5 + 1)) 2>/dev/null
+	done
+	for i in $(seq 1 3 40); do
+		dd if=/dev/urandom of=/mnt/vol/a/f$i bs=32k count=2 conv=notrunc 2>/dev/null
+	done
+	rm -f /mnt/vol/b/r$round-1*
+	sync
+done
+diag "after the workload: $(dmsetup status mig)"
+ktap_check "the copy was still running during the workload" [ "$(field mig 1)" != synced ] ||
+	[ "$(in_sync mig)" -gt 0 ]
+(cd /mnt/vol && find . -type f | sort | xargs sha256sum) > /tmp/manifest
+umount /mnt/vol
+
+dmsetup message mig 0 rate 0
+ktap_check "copy reaches synced" wait_state mig synced 120
+dmsetup remove mig
+
+e2fsck -f -n "$dst" > /tmp/fsck.out 2>&1
+rc=$?
+ktap_check "fsck -n of the destination alone is clean" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || cat /tmp/fsck.out
+mount -o ro "$dst" /mnt/dst
+ktap_check "the destination alone mounts" mountpoint -q /mnt/dst
+(cd /mnt/dst && sha256sum -c /tmp/manifest > /tmp/check.out 2>&1)
+rc=$?
+diag "$(wc -l < /tmp/manifest) files checked"
+ktap_check "every file's checksum equal on the destination" [ $rc -eq 0 ]
+umount /mnt/dst
+unload_migrate
+ktap_finish

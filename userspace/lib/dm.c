@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Everything that talks to device-mapper. Each call runs one task the
+ * cryptsetup way: create -> name/uuid -> targets -> udev cookie -> run ->
+ * errno -> dm_udev_wait -> destroy. Without a running udevd libdevmapper
+ * reports no sync support, the cookie calls become no-ops and libdevmapper
+ * creates the /dev/mapper nodes itself in dm_udev_wait().
+ */
+#include <errno.h>
+#include <libdevmapper.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define LIBDM_LOG_WARN	4	/* libdm's _LOG_WARN: levels <= are problems */
+
+extern char **environ;
+
+struct dm_req {
+	int type;
+	const char *what;	/* for the error message: "suspend" */
+	const char *name;
+	const char *uuid;
+	uint64_t len;		/* one target of @len sectors: */
+	const char *ttype;
+	const char *params;
+	const char *message;
+	uint32_t event_nr;
+	struct timespec *ran_at;	/* when the ioctl returned */
+	int (*read)(struct dmm_ctx *ctx, struct dm_task *dmt, void *data);
+	void *data;
+};
+
+/* libdm's logger is global; this is the context of the running task. */
+static __thread struct dmm_ctx *log_ctx;
+
+__attribute__((format(printf, 5, 6)))
+static void dm_log(int level, const char *file, int line, int dm_errno,
+		   const char *fmt, ...)
+{
+	struct dmm_ctx *ctx = log_ctx;
+	char msg[DMM_ERR_LEN / 2];
+	va_list ap;
+
+	(void)file;
+	(void)line;
+	(void)dm_errno;
+	if (!ctx)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Keep the first problem: later ones are its consequences. */
+	if ((level & 7) <= LIBDM_LOG_WARN && !ctx->dm_err[0] &&
+	    strcmp(msg, "<backtrace>"))
+		strcpy(ctx->dm_err, msg);
+	dmm__log(ctx, DMM_LOG_DEBUG, "libdevmapper: %s", msg);
+}
+
+static int dm_fail(struct dmm_ctx *ctx, const struct dm_req *req, int err)
+{
+	const char *on = req->name ? " " : "";
+	const char *name = req->name ? req->name : "";
+	int code = dmm__errno_code(err);
+
+	/* No ioctl happened: libdm could not even build or send the task. */
+	if (!err && !ctx->dm_err[0])
+		return dmm__enomem(ctx);
+	if (!err)
+		return dmm__err(ctx, DMM_EDM,
+				"device-mapper is not available (%s); load the dm_mod module and run as root",
+				ctx->dm_err);
+
+	if (err == EINTR)
+		return dmm__err(ctx, DMM_ETIMEDOUT,
+				"interrupted while waiting for %s; run the command again",
+				name);
+
+	switch (code) {
+	case DMM_EPERM:
+		return dmm__err(ctx, code, "cannot %s%s%s: %s; run as root",
+				req->what, on, name, strerror(err));
+	case DMM_ENODEV:
+		return dmm__err(ctx, code,
+				"cannot %s%s%s: %s; check the name with 'dmmigrate list' and the devices with lsblk",
+				req->what, on, name, strerror(err));
+	case DMM_EBUSY:
+		return dmm__err(ctx, code,
+				"cannot %s%s%s: %s; close what uses it or pick another name",
+				req->what, on, name, strerror(err));
+	default:
+		return dmm__err(ctx, code,
+				"cannot %s%s%s: %s; see the kernel log (dmesg)",
+				req->what, on, name, strerror(err));
+	}
+}
+
+static bool raises_uevent(int type)
+{
+	return type == DM_DEVICE_CREATE || type == DM_DEVICE_RESUME ||
+	       type == DM_DEVICE_REMOVE;
+}
+
+static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	bool cookie_set = false;
+	int r;
+
+	log_ctx = ctx;
+	ctx->dm_err[0] = '\0';
+	dm_log_with_errno_init(dm_log);
+
+	dmt = dm_task_create(req->type);
+	if (!dmt)
+		goto out_setup;
+	if (req->name && !dm_task_set_name(dmt, req->name))
+		goto out_setup;
+	if (req->uuid && !dm_task_set_uuid(dmt, req->uuid))
+		goto out_setup;
+	if (req->ttype &&
+	    !dm_task_add_target(dmt, 0, req->len, req->ttype, req->params))
+		goto out_setup;
+	if (req->message && (!dm_task_set_sector(dmt, 0) ||
+			     !dm_task_set_message(dmt, req->message)))
+		goto out_setup;
+	if (req->type == DM_DEVICE_WAITEVENT &&
+	    !dm_task_set_event_nr(dmt, req->event_nr))
+		goto out_setup;
+	/* Both tables map the same data: no need to freeze a filesystem. */
+	if (req->type == DM_DEVICE_SUSPEND && !dm_task_skip_lockfs(dmt))
+		goto out_setup;
+	if (req->type == DM_DEVICE_REMOVE && !dm_task_retry_remove(dmt))
+		goto out_setup;
+
+	/* A cookie on a task without a uevent would never be released. */
+	if (raises_uevent(req->type)) {
+		if (!dm_udev_create_cookie(&cookie) ||
+		    !dm_task_set_cookie(dmt, &cookie, 0))
+			goto out_setup;
+		cookie_set = true;
+	}
+
+	if (!dm_task_run(dmt)) {
+		r = dm_fail(ctx, req, dm_task_get_errno(dmt));
+		goto out;
+	}
+	if (req->ran_at)
+		clock_gettime(CLOCK_MONOTONIC, req->ran_at);
+	r = req->read ? req->read(ctx, dmt, req->data) : DMM_OK;
+	goto out;
+out_setup:
+	r = dm_fail(ctx, req, 0);
+out:
+	if (cookie_set)
+		dm_udev_wait(cookie);
+	if (dmt)
+		dm_task_destroy(dmt);
+	log_ctx = NULL;
+	return r;
+}
+
+struct version_query {
+	bool found;
+	uint32_t version[3];
+};
+
+static int read_versions(struct dmm_ctx *ctx, struct dm_task *dmt,
+			 void *data)
+{
+	struct dm_versions *v = dm_task_get_versions(dmt), *last;
+	struct version_query *q = data;
+
+	(void)ctx;
+
+	do {
+		last = v;
+		if (!strcmp(v->name, DMM_TARGET)) {
+			q->found = true;
+			memcpy(q->version, v->version, sizeof(q->version));
+		}
+		v = (struct dm_versions *)((char *)v + v->next);
+	} while (last != v);
+	return DMM_OK;
+}
+
+static void modprobe(struct dmm_ctx *ctx)
+{
+	char *argv[] = { "modprobe", "-q", "dm-migrate", NULL };
+	int status;
+	pid_t pid;
+
+	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ))
+		return;
+	waitpid(pid, &status, 0);
+	dmm__log(ctx, DMM_LOG_DEBUG, "modprobe dm-migrate: status %d", status);
+}
+
+int dmm__dm_check_target(struct dmm_ctx *ctx)
+{
+	struct version_query q = { 0 };
+	struct dm_req req = {
+		.type = DM_DEVICE_LIST_VERSIONS,
+		.what = "list the device-mapper targets",
+		.read = read_versions,
+		.data = &q,
+	};
+	int r;
+
+	if (ctx->target_checked)
+		return DMM_OK;
+	r = dm_run(ctx, &req);
+	if (!r && !q.found) {
+		modprobe(ctx);
+		r = dm_run(ctx, &req);
+	}
+	if (r)
+		return r;
+	if (!q.found)
+		return dmm__err(ctx, DMM_EDM,
+				"the kernel has no '%s' target; install dm-migrate.ko and run 'modprobe dm-migrate'",
+				DMM_TARGET);
+	if (q.version[0] != DMM_TARGET_MAJOR)
+		return dmm__err(ctx, DMM_EDM,
+				"the kernel's '%s' target is version %u.%u.%u, this dmmigrate needs %u.x; install matching dm-migrate and dmmigrate versions",
+				DMM_TARGET, q.version[0], q.version[1],
+				q.version[2], DMM_TARGET_MAJOR);
+	dmm__log(ctx, DMM_LOG_DEBUG, "target %s %u.%u.%u", DMM_TARGET,
+		 q.version[0], q.version[1], q.version[2]);
+	ctx->target_checked = true;
+	return DMM_OK;
+}
+
+static int read_info(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
+{
+	struct dmm__dm_dev *dev = data;
+	struct dm_info info;
+	const char *uuid;
+
+	if (!dm_task_get_info(dmt, &info))
+		return dmm__err(ctx, DMM_EDM,
+				"cannot read the information of %s; see the kernel log (dmesg)",
+				dm_task_get_name(dmt));
+	dev->exists = info.exists;
+	if (!info.exists)
+		return DMM_OK;
+	uuid = dm_task_get_uuid(dmt);
+	snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid ? uuid : "");
+	dev->major = info.major;
+	dev->minor = info.minor;
+	dev->event_nr = info.event_nr;
+	dev->open_count = info.open_count;
+	return DMM_OK;
+}
+
+int dmm__dm_info(struct dmm_ctx *ctx, const char *name,
+		 struct dmm__dm_dev *dev)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_INFO,
+		.what = "query",
+		.name = name,
+		.read = read_info,
+		.data = dev,
+	};
+
+	memset(dev, 0, sizeof(*dev));
+	return dm_run(ctx, &req);
+}
+
+/* Volumes have exactly one target; anything else is not ours to touch. */
+static int read_target(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
+{
+	const char *name = dm_task_get_name(dmt);
+	struct dmm__dm_target *tgt = data;
+	uint64_t start, len;
+	char *type, *params;
+	struct dm_info info;
+	void *next;
+
+	if (!dm_task_get_info(dmt, &info) || !info.exists)
+		return dmm__err(ctx, DMM_ENODEV,
+				"volume %s does not exist; see 'dmmigrate list'",
+				name);
+	next = dm_get_next_target(dmt, NULL, &start, &len, &type, &params);
+	if (next || !type || !params || start ||
+	    strlen(type) >= sizeof(tgt->type))
+		return dmm__err(ctx, DMM_ESTATE,
+				"%s does not have a single-target table; it is not a volume dmmigrate can manage",
+				name);
+	tgt->params = strdup(params);
+	if (!tgt->params)
+		return dmm__enomem(ctx);
+	strcpy(tgt->type, type);
+	tgt->len = len;
+	tgt->event_nr = info.event_nr;
+	return DMM_OK;
+}
+
+int dmm__dm_table(struct dmm_ctx *ctx, const char *name, bool status,
+		  struct dmm__dm_target *tgt)
+{
+	struct dm_req req = {
+		.type = status ? DM_DEVICE_STATUS : DM_DEVICE_TABLE,
+		.what = "read the table of",
+		.name = name,
+		.read = read_target,
+		.data = tgt,
+	};
+
+	memset(tgt, 0, sizeof(*tgt));
+	return dm_run(ctx, &req);
+}
+
+int dmm__dm_create(struct dmm_ctx *ctx, const char *name, uint64_t len,
+		   const char *type, const char *params)
+{
+	char uuid[sizeof(DMM_UUID_PREFIX) + DMM_NAME_MAX];
+	struct dm_req req = {
+		.type = DM_DEVICE_CREATE,
+		.what = "create volume",
+		.name = name,
+		.uuid = uuid,
+		.len = len,
+		.ttype = type,
+		.params = params,
+	};
+
+	snprintf(uuid, sizeof(uuid), DMM_UUID_PREFIX "%s", name);
+	return dm_run(ctx, &req);
+}
+
+static int elapsed_ms(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000 +
+	       (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/*
+ * Replace the table of @name. The new table is loaded before the suspend,
+ * so I/O stops only for suspend + resume; @pause_ms gets that time. A
+ * failure before the resume drops the loaded table and changes nothing.
+ */
+int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
+		 const char *type, const char *params, unsigned int *pause_ms)
+{
+	struct timespec t0, t1;
+	struct dm_req req = {
+		.type = DM_DEVICE_RELOAD,
+		.what = "load the new table of",
+		.name = name,
+		.len = len,
+		.ttype = type,
+		.params = params,
+	};
+	struct dm_req suspend = {
+		.type = DM_DEVICE_SUSPEND,
+		.what = "suspend",
+		.name = name,
+	};
+	struct dm_req resume = {
+		.type = DM_DEVICE_RESUME,
+		.what = "resume",
+		.name = name,
+		.ran_at = &t1,
+	};
+	struct dm_req clear = {
+		.type = DM_DEVICE_CLEAR,
+		.what = "clear the loaded table of",
+		.name = name,
+	};
+	int r;
+
+	r = dm_run(ctx, &req);
+	if (r)
+		return r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = dm_run(ctx, &suspend);
+	if (r) {
+		dm_run(ctx, &clear);
+		return r;
+	}
+	r = dm_run(ctx, &resume);
+	if (r) {
+		/* A suspended volume hangs its users: insist once. */
+		char err[DMM_ERR_LEN];
+
+		strcpy(err, ctx->err);
+		if (!dm_run(ctx, &resume))
+			r = DMM_OK;
+		else
+			snprintf(ctx->err, sizeof(ctx->err), "%s", err);
+		if (r)
+			return r;
+	}
+	if (pause_ms)
+		*pause_ms = elapsed_ms(&t0, &t1);
+	return DMM_OK;
+}
+
+int dmm__dm_remove(struct dmm_ctx *ctx, const char *name)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_REMOVE,
+		.what = "remove",
+		.name = name,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_TARGET_MSG,
+		.what = "send a message to",
+		.name = name,
+		.message = msg,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+/* Returns DMM_ETIMEDOUT when a signal interrupted the wait. */
+int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
+		       uint32_t event_nr)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_WAITEVENT,
+		.what = "wait for an event of",
+		.name = name,
+		.event_nr = event_nr,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+struct name_list {
+	char **names;
+	unsigned int count;
+};
+
+static int read_names(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
+{
+	struct dm_names *n = dm_task_get_names(dmt);
+	struct name_list *list = data;
+	unsigned int next = 0;
+	char **grown;
+
+	if (!n || !n->dev)
+		return DMM_OK;
+	do {
+		n = (struct dm_names *)((char *)n + next);
+		grown = realloc(list->names,
+				(list->count + 1) * sizeof(*list->names));
+		if (!grown)
+			return dmm__enomem(ctx);
+		list->names = grown;
+		list->names[list->count] = strdup(n->name);
+		if (!list->names[list->count])
+			return dmm__enomem(ctx);
+		list->count++;
+		next = n->next;
+	} while (next);
+	return DMM_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* All dm device names, sorted; free each and the array. */
+int dmm__dm_list(struct dmm_ctx *ctx, char ***names, unsigned int *count)
+{
+	struct name_list list = { 0 };
+	struct dm_req req = {
+		.type = DM_DEVICE_LIST,
+		.what = "list the device-mapper devices",
+		.read = read_names,
+		.data = &list,
+	};
+	int r = dm_run(ctx, &req);
+
+	if (r) {
+		while (list.count)
+			free(list.names[--list.count]);
+		free(list.names);
+		return r;
+	}
+	qsort(list.names, list.count, sizeof(*list.names), cmp_names);
+	*names = list.names;
+	*count = list.count;
+	return DMM_OK;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libdmmigrate - move a live device-mapper volume to another device.
+ *
+ * A volume is a dm device with the uuid "MIGRATE-<name>". It starts as a
+ * linear table over its device (dmm_create()), becomes a "migrate" table
+ * while it is copied to a destination (dmm_start()) and ends as a linear
+ * table over the destination (dmm_confirm()) or over the source again
+ * (dmm_abort()).
+ *
+ * Every function that can fail returns 0 or a positive enum dmm_error,
+ * which dmmigrate(8) uses as its exit code, and records a one-line message
+ * "<what is wrong>; <what to do>" readable with dmm_last_error(). A failed
+ * call leaves the volume as it was. Functions that change a volume take
+ * a per-volume lock, so concurrent callers are serialised and each sees
+ * the state left by the one before it.
+ *
+ * A context is not thread safe: use one per thread.
+ */
+#ifndef LIBDMMIGRATE_H
+#define LIBDMMIGRATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum dmm_error {
+	DMM_OK = 0,
+	DMM_EUSAGE = 1,		/* bad usage or parameters */
+	DMM_EPERM = 2,		/* permission denied */
+	DMM_ENOMEM = 3,		/* out of memory */
+	DMM_ENODEV = 4,		/* no such device */
+	DMM_EBUSY = 5,		/* busy, or already exists */
+	DMM_ESTATE = 6,		/* refused by the migration state */
+	DMM_ELEG = 7,		/* a leg has failed */
+	DMM_ETIMEDOUT = 8,	/* timed out */
+	DMM_EDM = 9,		/* target missing/incompatible, dm failure */
+};
+
+enum dmm_state {
+	DMM_STATE_IDLE,		/* linear, not migrating */
+	DMM_STATE_COPYING,
+	DMM_STATE_PAUSED,
+	DMM_STATE_SYNCED,
+	DMM_STATE_HALTED,	/* copy stopped by a failed leg */
+};
+
+enum dmm_log_level {
+	DMM_LOG_ERROR,
+	DMM_LOG_INFO,
+	DMM_LOG_DEBUG,
+};
+
+/* dmm_start() flags */
+#define DMM_START_FORCE		(1U << 0)	/* ignore signatures on DEST */
+#define DMM_START_PAUSED	(1U << 1)	/* load the table paused */
+
+/* dmm_confirm() flags */
+#define DMM_CONFIRM_WIPE_SOURCE	(1U << 0)	/* wipe the old source */
+
+/* Default region size of dmm_start(): 512 KiB. */
+#define DMM_DEFAULT_REGION_BYTES	(512ULL * 1024)
+
+struct dmm_ctx;
+struct dmm_status;
+
+typedef void (*dmm_log_fn)(enum dmm_log_level level, const char *msg,
+			   void *data);
+
+/* Context: holds the logger and the last error. Returns 0 or DMM_ENOMEM. */
+int dmm_ctx_new(struct dmm_ctx **ctx);
+void dmm_ctx_free(struct dmm_ctx *ctx);
+
+/* Route library and libdevmapper messages to @fn (default: none). */
+void dmm_set_log_fn(struct dmm_ctx *ctx, dmm_log_fn fn, void *data);
+
+/* The message of the last failed call, "" if none. */
+const char *dmm_last_error(const struct dmm_ctx *ctx);
+
+/*
+ * Parse a size or rate: digits with an optional K, M, G or T suffix
+ * (powers of 1024); plain numbers are bytes. Returns 0 or DMM_EUSAGE.
+ */
+int dmm_parse_size(const char *str, uint64_t *bytes);
+
+/* Wrap @device as /dev/mapper/@name: a linear table, uuid MIGRATE-@name. */
+int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device);
+
+/* Remove an idle volume. */
+int dmm_remove(struct dmm_ctx *ctx, const char *name);
+
+/*
+ * Check that @dest can receive a copy of @source: a distinct,
+ * non-overlapping, unmounted, unclaimed block device, at least as large,
+ * with a compatible logical block size and, unless DMM_START_FORCE is in
+ * @flags, no filesystem, partition table or RAID signature.
+ */
+int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
+			     const char *dest, uint64_t region_bytes,
+			     unsigned int flags);
+
+/*
+ * Start copying volume @name to @dest. @metadata may be NULL, @rate is in
+ * bytes per second (0: unlimited). Validates @dest first.
+ */
+int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
+	      const char *metadata, uint64_t region_bytes, uint64_t rate,
+	      unsigned int flags);
+
+/*
+ * Cut over to the destination; only when in sync and the destination is
+ * healthy. @pause_ms (may be NULL) gets how long I/O was suspended.
+ */
+int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
+		unsigned int *pause_ms);
+
+/* Roll back to the source, from any migrating state. */
+int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms);
+
+int dmm_pause(struct dmm_ctx *ctx, const char *name);
+int dmm_resume(struct dmm_ctx *ctx, const char *name);
+int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate);
+
+/* Read the status of volume @name. Free it with dmm_status_free(). */
+int dmm_status_get(struct dmm_ctx *ctx, const char *name,
+		   struct dmm_status **st);
+void dmm_status_free(struct dmm_status *st);
+
+const char *dmm_status_name(const struct dmm_status *st);
+enum dmm_state dmm_status_state(const struct dmm_status *st);
+const char *dmm_state_name(enum dmm_state state);
+/* Percent of regions in sync, 0 when idle. */
+double dmm_status_percent(const struct dmm_status *st);
+/* Average copy throughput in bytes per second, 0 if unknown. */
+uint64_t dmm_status_bytes_per_second(const struct dmm_status *st);
+/* Estimated seconds to sync, -1 if unknown. */
+int64_t dmm_status_seconds_remaining(const struct dmm_status *st);
+
+/* Write @st as a human readable block or as one JSON object. */
+void dmm_status_print(const struct dmm_status *st, FILE *out);
+void dmm_status_print_json(const struct dmm_status *st, FILE *out);
+/* Write @st as udev KEY=value lines: DM_MIGRATE_STATE=copying... */
+void dmm_status_print_export(const struct dmm_status *st, FILE *out);
+/* Write a one-line progress bar of @width columns, without newline. */
+void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
+			       unsigned int width);
+
+/*
+ * Call @fn for every volume (uuid prefix MIGRATE-), in name order. A
+ * non-zero return from @fn stops the walk and is returned.
+ */
+typedef int (*dmm_volume_fn)(struct dmm_ctx *ctx, const char *name,
+			     void *data);
+int dmm_for_each_volume(struct dmm_ctx *ctx, dmm_volume_fn fn, void *data);
+
+/*
+ * Block on dm events until @name is in sync with a healthy destination
+ * (0), a leg fails (DMM_ELEG) or it is not migrating (DMM_ESTATE). @fn
+ * (may be NULL) is called with each status read; when it returns non-zero
+ * the wait ends with DMM_ETIMEDOUT. A signal that interrupts the wait makes
+ * it read the status and call @fn again: callers refresh a display or
+ * enforce a deadline with a periodic timer (setitimer(2)) whose handler is
+ * installed without SA_RESTART.
+ */
+typedef int (*dmm_progress_fn)(const struct dmm_status *st, void *data);
+int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
+	     void *data);
+
+/* Wipe every filesystem, RAID and partition table signature on @device. */
+int dmm_wipe_signatures(struct dmm_ctx *ctx, const char *device,
+			unsigned int *wiped);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBDMMIGRATE_H */

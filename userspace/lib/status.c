@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The migrate target's table and status lines, and their human and JSON
+ * forms. Parsing is strict: a line that does not have exactly the
+ * documented fields is refused rather than half read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "internal.h"
+
+#define STATUS_FIELDS	12
+#define TABLE_FIELDS	(4 + 1 + 3)	/* devices, region, #features, 3 */
+
+static const char *const state_names[] = {
+	[DMM_STATE_IDLE] = "idle",
+	[DMM_STATE_COPYING] = "copying",
+	[DMM_STATE_PAUSED] = "paused",
+	[DMM_STATE_SYNCED] = "synced",
+	[DMM_STATE_HALTED] = "halted",
+};
+
+static const char *const health_names[] = {
+	[DMM_HEALTH_NONE] = "-",
+	[DMM_HEALTH_OK] = "ok",
+	[DMM_HEALTH_FAILED] = "failed",
+};
+
+/* Split @buf in place on spaces; returns the count, or -1 if > @max. */
+static int split(char *buf, char **tok, int max)
+{
+	char *save, *t;
+	int n = 0;
+
+	for (t = strtok_r(buf, " \t\n", &save); t;
+	     t = strtok_r(NULL, " \t\n", &save)) {
+		if (n == max)
+			return -1;
+		tok[n++] = t;
+	}
+	return n;
+}
+
+static int parse_u64(const char *s, uint64_t *val)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*val = strtoull(s, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+static int lookup(const char *s, const char *const *names, int count,
+		  int first)
+{
+	int i;
+
+	for (i = first; i < count; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -EINVAL;
+}
+
+static int parse_dev_field(const char *s, char *out, size_t len)
+{
+	dev_t dev;
+
+	if (dmm__parse_dev(s, &dev) || strlen(s) >= len)
+		return -EINVAL;
+	strcpy(out, s);
+	return 0;
+}
+
+int dmm__parse_status(const char *params, struct dmm_status *st)
+{
+	char buf[512], *tok[STATUS_FIELDS], *slash;
+	int state, sh, dh, mh;
+
+	if (strlen(params) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, params);
+	if (split(buf, tok, STATUS_FIELDS) != STATUS_FIELDS)
+		return -EINVAL;
+
+	state = lookup(tok[0], state_names, 5, DMM_STATE_COPYING);
+	slash = strchr(tok[1], '/');
+	if (state < 0 || !slash)
+		return -EINVAL;
+	*slash = '\0';
+	sh = lookup(tok[7], health_names, 3, DMM_HEALTH_OK);
+	dh = lookup(tok[8], health_names, 3, DMM_HEALTH_OK);
+	mh = lookup(tok[11], health_names, 3, DMM_HEALTH_NONE);
+	if (sh < 0 || dh < 0 || mh < 0 ||
+	    parse_u64(tok[1], &st->regions_in_sync) ||
+	    parse_u64(slash + 1, &st->regions_total) ||
+	    parse_u64(tok[2], &st->region_sectors) ||
+	    parse_u64(tok[3], &st->rate) ||
+	    parse_u64(tok[4], &st->bytes_copied) ||
+	    parse_u64(tok[5], &st->copy_ms) ||
+	    parse_u64(tok[6], &st->regions_copying) ||
+	    parse_u64(tok[9], &st->source_errors) ||
+	    parse_u64(tok[10], &st->dest_errors) ||
+	    st->regions_in_sync > st->regions_total || !st->regions_total)
+		return -EINVAL;
+
+	st->state = state;
+	st->source_health = sh;
+	st->dest_health = dh;
+	st->metadata_health = mh;
+	return 0;
+}
+
+/* <source> <dest> <metadata | -> <region sectors> [<#features> <arg>...] */
+int dmm__parse_table(const char *params, struct dmm_status *st)
+{
+	char buf[512], *tok[TABLE_FIELDS];
+	uint64_t region, nfeat;
+	int n;
+
+	if (strlen(params) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, params);
+	n = split(buf, tok, TABLE_FIELDS);
+	if (n < 4 || parse_u64(tok[3], &region))
+		return -EINVAL;
+	if (n > 4 && (parse_u64(tok[4], &nfeat) || nfeat != (uint64_t)n - 5))
+		return -EINVAL;
+	if (parse_dev_field(tok[0], st->source, sizeof(st->source)) ||
+	    parse_dev_field(tok[1], st->dest, sizeof(st->dest)))
+		return -EINVAL;
+	if (!strcmp(tok[2], "-"))
+		st->metadata[0] = '\0';
+	else if (parse_dev_field(tok[2], st->metadata, sizeof(st->metadata)))
+		return -EINVAL;
+	st->region_sectors = region;
+	return 0;
+}
+
+void dmm_status_free(struct dmm_status *st)
+{
+	free(st);
+}
+
+const char *dmm_status_name(const struct dmm_status *st)
+{
+	return st->name;
+}
+
+enum dmm_state dmm_status_state(const struct dmm_status *st)
+{
+	return st->state;
+}
+
+const char *dmm_state_name(enum dmm_state state)
+{
+	return state <= DMM_STATE_HALTED ? state_names[state] : "unknown";
+}
+
+double dmm_status_percent(const struct dmm_status *st)
+{
+	if (st->state == DMM_STATE_IDLE || !st->regions_total)
+		return 0;
+	return 100.0 * st->regions_in_sync / st->regions_total;
+}
+
+uint64_t dmm_status_bytes_per_second(const struct dmm_status *st)
+{
+	if (!st->copy_ms)
+		return 0;
+	return st->bytes_copied * 1000 / st->copy_ms;
+}
+
+int64_t dmm_status_seconds_remaining(const struct dmm_status *st)
+{
+	uint64_t bps = dmm_status_bytes_per_second(st);
+	uint64_t done = st->regions_in_sync * (st->region_sectors << SECTOR_SHIFT);
+	uint64_t size = st->len_sectors << SECTOR_SHIFT;
+
+	if (st->state == DMM_STATE_SYNCED)
+		return 0;
+	if (st->state == DMM_STATE_IDLE || st->state == DMM_STATE_HALTED ||
+	    !bps)
+		return -1;
+	return done >= size ? 0 : (int64_t)((size - done + bps - 1) / bps);
+}
+
+/* "/dev/sdb" for "8:16" when sysfs knows it, else "8:16". */
+static const char *dev_name(const char *majmin, char *buf, size_t len)
+{
+	dev_t dev;
+
+	if (dmm__parse_dev(majmin, &dev) || dmm__dev_path(dev, buf, len))
+		return majmin;
+	return buf;
+}
+
+static void print_leg(FILE *out, const char *what, const char *majmin,
+		      enum dmm_health health, uint64_t errors)
+{
+	char path[256];
+
+	fprintf(out, "  %-13s%s (%s), %s, %llu errors\n", what,
+		dev_name(majmin, path, sizeof(path)), majmin,
+		health_names[health], (unsigned long long)errors);
+}
+
+void dmm_status_print(const struct dmm_status *st, FILE *out)
+{
+	char path[256], b1[32], b2[32], b3[32];
+
+	dmm__format_bytes(b1, sizeof(b1), st->len_sectors << SECTOR_SHIFT);
+	if (st->state == DMM_STATE_IDLE) {
+		fprintf(out, "%s: idle, %s on %s (%s)\n", st->name, b1,
+			dev_name(st->source, path, sizeof(path)), st->source);
+		return;
+	}
+
+	dmm__format_bytes(b2, sizeof(b2), st->region_sectors << SECTOR_SHIFT);
+	fprintf(out, "%s: %s, %.1f%% in sync (%llu of %llu regions of %s), %s\n",
+		st->name, state_names[st->state], dmm_status_percent(st),
+		(unsigned long long)st->regions_in_sync,
+		(unsigned long long)st->regions_total, b2, b1);
+	print_leg(out, "source:", st->source, st->source_health,
+		  st->source_errors);
+	print_leg(out, "destination:", st->dest, st->dest_health,
+		  st->dest_errors);
+	if (st->metadata[0])
+		fprintf(out, "  %-13s%s (%s), %s\n", "metadata:",
+			dev_name(st->metadata, path, sizeof(path)),
+			st->metadata, health_names[st->metadata_health]);
+
+	dmm__format_bytes(b1, sizeof(b1), st->bytes_copied);
+	dmm__format_bytes(b2, sizeof(b2), dmm_status_bytes_per_second(st));
+	if (st->rate)
+		dmm__format_bytes(b3, sizeof(b3), st->rate);
+	fprintf(out, "  %-13s%s at %s/s (limit %s%s)\n", "copied:", b1, b2,
+		st->rate ? b3 : "none", st->rate ? "/s" : "");
+	dmm__format_duration(b1, sizeof(b1), dmm_status_seconds_remaining(st));
+	fprintf(out, "  %-13s%s\n", "remaining:", b1);
+}
+
+void dmm_status_print_export(const struct dmm_status *st, FILE *out)
+{
+	char path[256];
+
+	fprintf(out, "DM_MIGRATE_VOLUME=%s\nDM_MIGRATE_STATE=%s\n", st->name,
+		state_names[st->state]);
+	fprintf(out, "DM_MIGRATE_SOURCE=%s\n",
+		dev_name(st->source, path, sizeof(path)));
+	if (st->state == DMM_STATE_IDLE)
+		return;
+	fprintf(out, "DM_MIGRATE_DESTINATION=%s\n",
+		dev_name(st->dest, path, sizeof(path)));
+	fprintf(out, "DM_MIGRATE_PERCENT=%.0f\n", dmm_status_percent(st));
+	fprintf(out, "DM_MIGRATE_SOURCE_HEALTH=%s\n",
+		health_names[st->source_health]);
+	fprintf(out, "DM_MIGRATE_DESTINATION_HEALTH=%s\n",
+		health_names[st->dest_health]);
+}
+
+void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
+			       unsigned int width)
+{
+	double percent = dmm_status_percent(st);
+	char rate[32], left[32];
+	unsigned int i, done;
+
+	/* "[###...] 100.0% 1023.9 MiB/s 10h59m synced": 40 around the bar */
+	width = width > 50 ? width - 40 : 10;
+	done = percent * width / 100;
+	dmm__format_bytes(rate, sizeof(rate), dmm_status_bytes_per_second(st));
+	dmm__format_duration(left, sizeof(left),
+			     dmm_status_seconds_remaining(st));
+	fputc('[', out);
+	for (i = 0; i < width; i++)
+		fputc(i < done ? '#' : '.', out);
+	fprintf(out, "] %5.1f%% %s/s %s %s", percent, rate, left,
+		state_names[st->state]);
+}
+
+static void json_str(FILE *out, const char *key, const char *val)
+{
+	const char *p;
+
+	fprintf(out, "\"%s\":", key);
+	if (!val) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (p = val; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void json_u64(FILE *out, const char *key, uint64_t val)
+{
+	fprintf(out, "\"%s\":%llu", key, (unsigned long long)val);
+}
+
+void dmm_status_print_json(const struct dmm_status *st, FILE *out)
+{
+	bool idle = st->state == DMM_STATE_IDLE;
+	int64_t remaining = dmm_status_seconds_remaining(st);
+	char src[256], dst[256], meta[256];
+
+	fputc('{', out);
+	json_str(out, "name", st->name);
+	fputc(',', out);
+	json_str(out, "state", state_names[st->state]);
+	fputc(',', out);
+	json_str(out, "source", dev_name(st->source, src, sizeof(src)));
+	fputc(',', out);
+	json_str(out, "source_dev", st->source);
+	fputc(',', out);
+	json_str(out, "destination",
+		 idle ? NULL : dev_name(st->dest, dst, sizeof(dst)));
+	fputc(',', out);
+	json_str(out, "destination_dev", idle ? NULL : st->dest);
+	fputc(',', out);
+	json_str(out, "metadata", st->metadata[0] ?
+		 dev_name(st->metadata, meta, sizeof(meta)) : NULL);
+	fputc(',', out);
+	json_u64(out, "size", st->len_sectors << SECTOR_SHIFT);
+	if (idle) {
+		fputs(",\"region_size\":null,\"regions_in_sync\":null,"
+		      "\"regions_total\":null,\"percent\":null,"
+		      "\"rate_limit\":null,\"bytes_per_second\":null,"
+		      "\"bytes_copied\":null,\"seconds_remaining\":null,"
+		      "\"source_health\":null,\"destination_health\":null,"
+		      "\"metadata_health\":null,\"source_errors\":null,"
+		      "\"destination_errors\":null,\"errors\":null}\n", out);
+		return;
+	}
+	fputc(',', out);
+	json_u64(out, "region_size", st->region_sectors << SECTOR_SHIFT);
+	fputc(',', out);
+	json_u64(out, "regions_in_sync", st->regions_in_sync);
+	fputc(',', out);
+	json_u64(out, "regions_total", st->regions_total);
+	fprintf(out, ",\"percent\":%.2f,", dmm_status_percent(st));
+	json_u64(out, "rate_limit", st->rate);
+	fputc(',', out);
+	json_u64(out, "bytes_per_second", dmm_status_bytes_per_second(st));
+	fputc(',', out);
+	json_u64(out, "bytes_copied", st->bytes_copied);
+	if (remaining < 0)
+		fputs(",\"seconds_remaining\":null,", out);
+	else
+		fprintf(out, ",\"seconds_remaining\":%lld,",
+			(long long)remaining);
+	json_str(out, "source_health", health_names[st->source_health]);
+	fputc(',', out);
+	json_str(out, "destination_health", health_names[st->dest_health]);
+	fputc(',', out);
+	json_str(out, "metadata_health", st->metadata[0] ?
+		 health_names[st->metadata_health] : NULL);
+	fputc(',', out);
+	json_u64(out, "source_errors", st->source_errors);
+	fputc(',', out);
+	json_u64(out, "destination_errors", st->dest_errors);
+	fputc(',', out);
+	json_u64(out, "errors", st->source_errors + st->dest_errors);
+	fputs("}\n", out);
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Is a device fit to be a migration destination? Everything is checked
+ * before anything is changed, so a refused start leaves no trace.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define STACK_MAX	64	/* devices under one volume we look at */
+
+/* A device and the whole disk it is a partition of (or itself). */
+struct stacked {
+	dev_t dev;
+	dev_t whole;
+};
+
+struct stack {
+	struct stacked dev[STACK_MAX];
+	unsigned int count;
+};
+
+static int read_dev_file(const char *path, dev_t *dev)
+{
+	char buf[32];
+	FILE *f = fopen(path, "re");
+	int r = -EINVAL;
+
+	if (!f)
+		return -errno;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		r = dmm__parse_dev(buf, dev);
+	}
+	fclose(f);
+	return r;
+}
+
+static int sysfs_dir(dev_t dev, char *buf)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(dev),
+		 minor(dev));
+	return realpath(link, buf) ? 0 : -errno;
+}
+
+/*
+ * Add @dev and, recursively, every device under it (sysfs "slaves"):
+ * a dm device over the source overlaps it as much as the source itself.
+ */
+static void stack_add(struct stack *s, dev_t dev, int depth)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct stacked *e;
+	struct dirent *de;
+	dev_t slave;
+	DIR *d;
+
+	if (s->count == STACK_MAX || depth > 16 || sysfs_dir(dev, dir))
+		return;
+	e = &s->dev[s->count++];
+	e->dev = dev;
+	e->whole = dev;
+	snprintf(path, sizeof(path), "%s/partition", dir);
+	if (!access(path, F_OK)) {
+		snprintf(path, sizeof(path), "%s/../dev", dir);
+		read_dev_file(path, &e->whole);
+	}
+
+	snprintf(path, sizeof(path), "%s/slaves", dir);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/slaves/%s/dev", dir,
+			 de->d_name);
+		if (!read_dev_file(path, &slave))
+			stack_add(s, slave, depth + 1);
+	}
+	closedir(d);
+}
+
+/* Same device, or one a partition of the other, anywhere in the stacks. */
+static bool stacks_overlap(const struct stack *a, const struct stack *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->count; i++)
+		for (j = 0; j < b->count; j++)
+			if (a->dev[i].dev == b->dev[j].dev ||
+			    a->dev[i].whole == b->dev[j].dev ||
+			    a->dev[i].dev == b->dev[j].whole)
+				return true;
+	return false;
+}
+
+static bool devs_overlap(dev_t a, const struct stack *b)
+{
+	struct stack s = { .count = 0 };
+
+	stack_add(&s, a, 0);
+	return stacks_overlap(&s, b);
+}
+
+/* The first device stacked on @dev ("holders"), into @holder. */
+static bool held(dev_t dev, char *holder, size_t len)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (sysfs_dir(dev, dir))
+		return false;
+	snprintf(path, sizeof(path), "%s/holders", dir);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(holder, len, "%s", de->d_name);
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Where @dest, or a device on or in it, is mounted; into @where. */
+static bool mounted(const struct stack *dest, char *where, size_t len)
+{
+	char line[4096], majmin[32], mnt[PATH_MAX];
+	bool found = false;
+	dev_t dev;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", majmin, mnt) != 2 ||
+		    dmm__parse_dev(majmin, &dev))
+			continue;
+		if (devs_overlap(dev, dest)) {
+			snprintf(where, len, "%s", mnt);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Not mounted, not stacked on, not opened exclusively by anyone. */
+int dmm__check_unused(struct dmm_ctx *ctx, const char *dest, dev_t ddev)
+{
+	struct stack s = { .count = 0 };
+	char what[PATH_MAX];
+	int fd;
+
+	stack_add(&s, ddev, 0);
+	if (mounted(&s, what, sizeof(what)))
+		return dmm__err(ctx, DMM_EBUSY,
+				"%s is mounted on %s; unmount it or give another device",
+				dest, what);
+	if (held(ddev, what, sizeof(what)))
+		return dmm__err(ctx, DMM_EBUSY,
+				"%s is in use by %s; remove %s or give another device",
+				dest, what, what);
+	/* The kernel refuses O_EXCL while anyone has claimed the device. */
+	fd = open(dest, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0)
+		return dmm__err(ctx, errno == EBUSY ? DMM_EBUSY :
+				dmm__errno_code(errno),
+				"%s is in use (%s); stop what holds it or give another device",
+				dest, strerror(errno));
+	close(fd);
+	return DMM_OK;
+}
+
+static int check_geometry(struct dmm_ctx *ctx, const char *source,
+			  const char *dest, uint64_t region_bytes)
+{
+	unsigned int slbs, dlbs;
+	uint64_t ssize, dsize;
+	char b1[32], b2[32];
+	int r;
+
+	r = dmm__dev_size(ctx, source, &ssize, &slbs);
+	if (!r)
+		r = dmm__dev_size(ctx, dest, &dsize, &dlbs);
+	if (r)
+		return r;
+	if (dsize < ssize) {
+		dmm__format_bytes(b1, sizeof(b1), dsize);
+		dmm__format_bytes(b2, sizeof(b2), ssize);
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s is too small (%s, the volume has %s); give a device at least as large as the volume",
+				dest, b1, b2);
+	}
+	if (dlbs > slbs)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s has %u-byte logical blocks, more than the %u bytes of %s; give a device with %u-byte or smaller blocks",
+				dest, dlbs, slbs, source, slbs);
+	if (dlbs > region_bytes)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s has %u-byte logical blocks, more than the region size; use a larger --region-size",
+				dest, dlbs);
+	return DMM_OK;
+}
+
+int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
+			     const char *dest, uint64_t region_bytes,
+			     unsigned int flags)
+{
+	struct stack s = { .count = 0 };
+	dev_t sdev, ddev;
+	int r;
+
+	r = dmm__check_region(ctx, region_bytes);
+	if (!r)
+		r = dmm__blkdev(ctx, source, &sdev);
+	if (!r)
+		r = dmm__blkdev(ctx, dest, &ddev);
+	if (r)
+		return r;
+
+	if (sdev == ddev)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s is the source of the volume; give a different destination",
+				dest);
+	stack_add(&s, sdev, 0);
+	if (devs_overlap(ddev, &s))
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s overlaps the source %s (a partition, parent or stacked device of it); give a device that shares no blocks with it",
+				dest, source);
+
+	r = dmm__check_unused(ctx, dest, ddev);
+	if (!r)
+		r = check_geometry(ctx, source, dest, region_bytes);
+	if (!r && !(flags & DMM_START_FORCE))
+		r = dmm__probe_signature(ctx, dest);
+	return r;
+}

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# dmmigrate's exit codes and one-line error messages for bad usage, each
+# run under valgrind. Needs no device-mapper. Usage: tool.sh PATH/dmmigrate
+set -u
+
+tool=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+
+vg=()
+if command -v valgrind >/dev/null; then
+	vg=(valgrind -q --error-exitcode=1 --leak-check=full
+	    --log-file="$tmp/valgrind")
+fi
+
+result() {
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		echo "# $3"
+		failed=1
+	fi
+}
+
+# expect NAME CODE STDERR-PATTERN ARGS...: exit code, the message format
+# "dmmigrate: <what>; <what to do>" on exactly one line, valgrind clean.
+expect() {
+	local name=$1 code=$2 pattern=$3 rc lines
+	shift 3
+
+	: >"$tmp/valgrind"
+	"${vg[@]}" "$tool" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ -s "$tmp/valgrind" ]; then
+		result fail "$name" "valgrind: $(head -c 300 "$tmp/valgrind")"
+	elif [ "$rc" != "$code" ]; then
+		result fail "$name" "exit $rc, want $code: $(cat "$tmp/err")"
+	elif [ "$code" = 0 ]; then
+		if [ "$lines" = 0 ] && grep -Eq -- "$pattern" "$tmp/out"; then
+			result ok "$name"
+		else
+			result fail "$name" "stdout lacks '$pattern'"
+		fi
+	elif [ "$lines" = 1 ] && grep -Eq '^dmmigrate: [^;]+; .+$' "$tmp/err" &&
+	     grep -Eq -- "$pattern" "$tmp/err"; then
+		result ok "$name"
+	else
+		result fail "$name" "stderr: $(cat "$tmp/err")"
+	fi
+}
+
+echo "TAP version 13"
+[ ${#vg[@]} -gt 0 ] || echo "# valgrind not installed: running without it"
+
+expect "no command"		1 "no command"		
+expect "unknown command"	1 "unknown command 'frobnicate'" frobnicate
+expect "unknown global option"	1 "unknown option '--frob'" --frob status
+expect "--help"			0 "confirm NAME"	--help
+expect "--version"		0 "^dmmigrate [0-9]"	--version
+expect "create: one argument"	1 "usage: dmmigrate create NAME DEVICE" create vol0
+expect "start: missing DEST"	1 "wrong number of arguments" start vol0
+expect "start: bad rate"	1 "invalid rate '10X'"	start vol0 /dev/null --rate 10X
+expect "start: bad region size"	1 "invalid region size '1.5M'" \
+	start vol0 /dev/null --region-size 1.5M
+expect "start: region not a power of two" 1 "invalid region size 12288" \
+	start vol0 /dev/null --region-size 12K
+expect "start: region too large" 1 "invalid region size" \
+	start vol0 /dev/null --region-size 2G
+expect "start: --rate needs a value" 1 "'--rate' needs a value" \
+	start vol0 /dev/null --rate
+expect "pause: --force not valid" 1 "not valid for pause" pause vol0 --force
+expect "status: unknown option" 1 "unknown option '--bogus'" status --bogus
+expect "status: --watch needs NAME" 1 "--watch needs a NAME" status --watch
+expect "status: --watch with --json" 1 "--watch needs a NAME and no --json" \
+	status vol0 --watch --json
+expect "wait: bad timeout"	1 "invalid timeout 'soon'" wait vol0 --timeout soon
+expect "wait: zero timeout"	1 "invalid timeout '0'"	wait vol0 --timeout 0
+expect "rate: bad rate"		1 "invalid rate 'fast'"	rate vol0 fast
+expect "list: extra argument"	1 "usage: dmmigrate list" list vol0
+expect "confirm: bad name"	1 "invalid volume name 'a/b'" confirm a/b
+expect "abort: name too long"	1 "invalid volume name" abort "$(printf 'x%.0s' {1..101})"
+expect "create: missing device"	4 "no such device"	create vol0 /nonexistent
+expect "create: not a block device" 1 "not a block device" create vol0 /etc/passwd
+
+if grep -qw device-mapper /proc/devices; then
+	n=$((n + 1))
+	echo "ok $n - status without device-mapper # SKIP device-mapper is present"
+else
+	expect "status without device-mapper" 9 "device-mapper is not available" status
+fi
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of the parts of libdmmigrate that need no device-mapper:
+ * size parsing, status and table lines, JSON, the volume lock. TAP output.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int test_nr, failures;
+
+__attribute__((format(printf, 2, 3)))
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++test_nr);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failures += !ok;
+}
+
+static void skip(const char *name, const char *why)
+{
+	printf("ok %d - %s # SKIP %s\n", ++test_nr, name, why);
+}
+
+static const struct {
+	const char *str;
+	int ret;
+	uint64_t bytes;
+} sizes[] = {
+	{ "0", DMM_OK, 0 },
+	{ "512", DMM_OK, 512 },
+	{ "4K", DMM_OK, 4096 },
+	{ "4k", DMM_OK, 4096 },
+	{ "10M", DMM_OK, 10485760 },
+	{ "1G", DMM_OK, 1073741824 },
+	{ "2T", DMM_OK, 2199023255552ULL },
+	{ "18446744073709551615", DMM_OK, UINT64_MAX },
+	{ "18446744073709551616", DMM_EUSAGE, 0 },
+	{ "16777216T", DMM_EUSAGE, 0 },
+	{ "", DMM_EUSAGE, 0 },
+	{ "K", DMM_EUSAGE, 0 },
+	{ "-1", DMM_EUSAGE, 0 },
+	{ "1.5M", DMM_EUSAGE, 0 },
+	{ "10MB", DMM_EUSAGE, 0 },
+	{ "10P", DMM_EUSAGE, 0 },
+	{ " 1", DMM_EUSAGE, 0 },
+	{ "1 ", DMM_EUSAGE, 0 },
+};
+
+static void test_sizes(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t bytes = 0;
+		int r = dmm_parse_size(sizes[i].str, &bytes);
+
+		check(r == sizes[i].ret && (r || bytes == sizes[i].bytes),
+		      "parse_size '%s' -> %d %llu", sizes[i].str, r,
+		      (unsigned long long)bytes);
+	}
+}
+
+static const struct {
+	uint64_t bytes;
+	int ret;
+} regions[] = {
+	{ 4096, DMM_OK }, { 524288, DMM_OK }, { 1ULL << 30, DMM_OK },
+	{ 2048, DMM_EUSAGE }, { 1ULL << 31, DMM_EUSAGE },
+	{ 12288, DMM_EUSAGE }, { 4097, DMM_EUSAGE }, { 0, DMM_EUSAGE },
+};
+
+static void test_regions(struct dmm_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(regions) / sizeof(regions[0]); i++)
+		check(dmm__check_region(ctx, regions[i].bytes) == regions[i].ret,
+		      "region size %llu -> %d",
+		      (unsigned long long)regions[i].bytes, regions[i].ret);
+}
+
+#define GOOD_STATUS "copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -"
+
+static const char *const bad_status[] = {
+	"",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 - extra",
+	"idle 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copied 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copying 300 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copying 300/ 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copying 3000/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copying 0/0 1024 0 0 0 0 ok ok 0 0 -",
+	"copying 300/2048 1024 -1 157286400 9120 8 ok ok 0 0 -",
+	"copying 300/2048 1024 0 1572x6400 9120 8 ok ok 0 0 -",
+	"copying 300/2048 1024 0 157286400 9120 8 sick ok 0 0 -",
+	"copying 300/2048 1024 0 157286400 9120 8 ok - 0 0 -",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 bad",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 99999999999999999999 -",
+};
+
+static void test_status(void)
+{
+	struct dmm_status st = { 0 };
+	unsigned int i;
+	int r;
+
+	r = dmm__parse_status(GOOD_STATUS, &st);
+	check(!r && st.state == DMM_STATE_COPYING &&
+	      st.regions_in_sync == 300 && st.regions_total == 2048 &&
+	      st.region_sectors == 1024 && st.rate == 0 &&
+	      st.bytes_copied == 157286400 && st.copy_ms == 9120 &&
+	      st.regions_copying == 8 && st.source_health == DMM_HEALTH_OK &&
+	      st.dest_health == DMM_HEALTH_OK && !st.source_errors &&
+	      !st.dest_errors && st.metadata_health == DMM_HEALTH_NONE,
+	      "status: the documented example parses");
+
+	r = dmm__parse_status("halted 7/8 8 10485760 1 2 0 failed ok 3 4 failed",
+			      &st);
+	check(!r && st.state == DMM_STATE_HALTED &&
+	      st.source_health == DMM_HEALTH_FAILED && st.source_errors == 3 &&
+	      st.dest_errors == 4 && st.rate == 10485760 &&
+	      st.metadata_health == DMM_HEALTH_FAILED,
+	      "status: halted with a failed source parses");
+
+	for (i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++)
+		check(dmm__parse_status(bad_status[i], &st) == -EINVAL,
+		      "status: malformed line %u refused", i);
+}
+
+static void test_table(void)
+{
+	struct dmm_status st = { 0 };
+
+	check(!dmm__parse_table("253:1 254:16 - 1024 2 rate 10485760", &st) &&
+	      !strcmp(st.source, "253:1") && !strcmp(st.dest, "254:16") &&
+	      !st.metadata[0] && st.region_sectors == 1024,
+	      "table: with features parses");
+	check(!dmm__parse_table("8:0 8:16 7:3 8", &st) &&
+	      !strcmp(st.metadata, "7:3") && st.region_sectors == 8,
+	      "table: with metadata, no features parses");
+	check(dmm__parse_table("253:1 254:16 - 1024 3 rate 1", &st) == -EINVAL,
+	      "table: wrong feature count refused");
+	check(dmm__parse_table("/dev/sda 254:16 - 1024", &st) == -EINVAL,
+	      "table: device not major:minor refused");
+	check(dmm__parse_table("253:1 254:16 -", &st) == -EINVAL,
+	      "table: missing region size refused");
+}
+
+/* Devices 4094:x do not exist, so JSON shows them as major:minor. */
+static const char json_copying[] =
+	"{\"name\":\"vol0\",\"state\":\"copying\",\"source\":\"4094:1\","
+	"\"source_dev\":\"4094:1\",\"destination\":\"4094:2\","
+	"\"destination_dev\":\"4094:2\",\"metadata\":null,"
+	"\"size\":1073741824,\"region_size\":524288,"
+	"\"regions_in_sync\":300,\"regions_total\":2048,\"percent\":14.65,"
+	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
+	"\"bytes_copied\":157286400,\"seconds_remaining\":54,"
+	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
+	"\"metadata_health\":null,\"source_errors\":0,"
+	"\"destination_errors\":0,\"errors\":0}\n";
+
+static const char json_idle[] =
+	"{\"name\":\"vol\\\"1\",\"state\":\"idle\",\"source\":\"4094:1\","
+	"\"source_dev\":\"4094:1\",\"destination\":null,"
+	"\"destination_dev\":null,\"metadata\":null,\"size\":4096,"
+	"\"region_size\":null,\"regions_in_sync\":null,"
+	"\"regions_total\":null,\"percent\":null,\"rate_limit\":null,"
+	"\"bytes_per_second\":null,\"bytes_copied\":null,"
+	"\"seconds_remaining\":null,\"source_health\":null,"
+	"\"destination_health\":null,\"metadata_health\":null,"
+	"\"source_errors\":null,\"destination_errors\":null,"
+	"\"errors\":null}\n";
+
+static void check_json(const struct dmm_status *st, const char *want,
+		       const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	dmm_status_print_json(st, f);
+	fclose(f);
+	check(!strcmp(buf, want), "json: %s", name);
+	if (strcmp(buf, want))
+		printf("# got:  %s# want: %s", buf, want);
+	free(buf);
+}
+
+static void test_json(void)
+{
+	struct dmm_status st = { .name = "vol0", .len_sectors = 2097152 };
+
+	dmm__parse_table("4094:1 4094:2 - 1024", &st);
+	dmm__parse_status(GOOD_STATUS, &st);
+	check(dmm_status_bytes_per_second(&st) == 17246315,
+	      "throughput = bytes copied * 1000 / copy ms");
+	check(dmm_status_seconds_remaining(&st) == 54,
+	      "seconds remaining rounds up");
+	check_json(&st, json_copying, "copying volume");
+
+	st.state = DMM_STATE_SYNCED;
+	st.regions_in_sync = st.regions_total;
+	check(dmm_status_seconds_remaining(&st) == 0 &&
+	      dmm_status_percent(&st) == 100.0, "synced: 100%%, 0 s left");
+	st.state = DMM_STATE_HALTED;
+	check(dmm_status_seconds_remaining(&st) == -1,
+	      "halted: time left unknown");
+
+	memset(&st, 0, sizeof(st));
+	strcpy(st.name, "vol\"1");
+	strcpy(st.source, "4094:1");
+	st.len_sectors = 8;
+	check_json(&st, json_idle, "idle volume, name escaped");
+}
+
+static void test_lock(struct dmm_ctx *ctx)
+{
+	int ready[2], fd, fd2, r, status;
+	const char *name = "dmm-unit-lock";
+	pid_t pid;
+	char c;
+
+	if (geteuid()) {
+		skip("lock: a second locker is refused", "needs root");
+		skip("lock: free after the holder exits", "needs root");
+		return;
+	}
+	if (pipe(ready))
+		return;
+	pid = fork();
+	if (!pid) {
+		if (dmm__lock(ctx, name, &fd))
+			_exit(1);
+		write(ready[1], "x", 1);
+		sleep(2);
+		_exit(0);
+	}
+	close(ready[1]);
+	r = read(ready[0], &c, 1);
+	close(ready[0]);
+
+	ctx->lock_wait_ms = 100;
+	r = r == 1 ? dmm__lock(ctx, name, &fd2) : -1;
+	check(r == DMM_EBUSY && strstr(dmm_last_error(ctx), "busy"),
+	      "lock: a second locker is refused (%d: %s)", r,
+	      dmm_last_error(ctx));
+	if (!r)
+		dmm__unlock(fd2);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	r = dmm__lock(ctx, name, &fd2);
+	check(!r, "lock: free after the holder dies");
+	if (!r)
+		dmm__unlock(fd2);
+	ctx->lock_wait_ms = DMM_LOCK_WAIT_MS;
+}
+
+static void test_name(struct dmm_ctx *ctx)
+{
+	check(!dmm__check_name(ctx, "vol-0.a_b+c"), "name: plain name ok");
+	check(dmm__check_name(ctx, "a/b") == DMM_EUSAGE &&
+	      strchr(dmm_last_error(ctx), ';'),
+	      "name: slash refused with a hint");
+	check(dmm__check_name(ctx, "..") == DMM_EUSAGE, "name: '..' refused");
+	check(dmm__check_name(ctx, "") == DMM_EUSAGE, "name: empty refused");
+}
+
+int main(void)
+{
+	struct dmm_ctx *ctx;
+
+	printf("TAP version 13\n");
+	if (dmm_ctx_new(&ctx))
+		return 1;
+	test_sizes();
+	test_regions(ctx);
+	test_status();
+	test_table();
+	test_json();
+	test_name(ctx);
+	test_lock(ctx);
+	dmm_ctx_free(ctx);
+	printf("1..%d\n", test_nr);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * dmmigrate - move a live block volume to another device.
+ *
+ * A thin command table over libdmmigrate: parse, call, print. The exit
+ * code is the library's error code (see dmmigrate(8)).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libdmmigrate.h"
+
+#define VERSION		"1.0.0"
+
+enum {
+	OPT_JSON	= 1 << 0,
+	OPT_WATCH	= 1 << 1,
+	OPT_FORCE	= 1 << 2,
+	OPT_PAUSED	= 1 << 3,
+	OPT_WAIT	= 1 << 4,
+	OPT_WIPE	= 1 << 5,
+	OPT_METADATA	= 1 << 6,
+	OPT_REGION	= 1 << 7,
+	OPT_RATE	= 1 << 8,
+	OPT_TIMEOUT	= 1 << 9,
+	OPT_EXPORT	= 1 << 10,
+};
+
+static const struct option long_options[] = {
+	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "watch",		no_argument,		NULL, OPT_WATCH },
+	{ "force",		no_argument,		NULL, OPT_FORCE },
+	{ "paused",		no_argument,		NULL, OPT_PAUSED },
+	{ "wait",		no_argument,		NULL, OPT_WAIT },
+	{ "wipe-source",	no_argument,		NULL, OPT_WIPE },
+	{ "metadata",		required_argument,	NULL, OPT_METADATA },
+	{ "region-size",	required_argument,	NULL, OPT_REGION },
+	{ "rate",		required_argument,	NULL, OPT_RATE },
+	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
+	{ "export",		no_argument,		NULL, OPT_EXPORT },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct options {
+	unsigned int set;		/* OPT_* given */
+	const char *metadata;
+	uint64_t region_bytes;
+	uint64_t rate;
+	unsigned long timeout;		/* seconds */
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct dmm_ctx *ctx, char **args, const struct options *o);
+	int min_args;
+	int max_args;
+	unsigned int options;		/* OPT_* accepted */
+	const char *usage;
+	const char *help;
+};
+
+static const char *prog = "dmmigrate";
+static bool verbose;
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see '%s --help'\n", prog);
+	return DMM_EUSAGE;
+}
+
+static int fail(struct dmm_ctx *ctx, int r)
+{
+	if (r)
+		fprintf(stderr, "%s: %s\n", prog, dmm_last_error(ctx));
+	return r;
+}
+
+static void log_stderr(enum dmm_log_level level, const char *msg, void *data)
+{
+	(void)data;
+	if (verbose || level == DMM_LOG_ERROR)
+		fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+/*
+ * Timeouts and redraws: a periodic SIGALRM interrupts the blocking dm
+ * event wait (no SA_RESTART), and dmm_wait() then calls us back.
+ */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void start_ticks(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = {
+		.it_interval = { 1, 0 },
+		.it_value = { 1, 0 },
+	};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void stop_ticks(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+struct waiter {
+	struct timespec deadline;
+	bool has_deadline;
+	bool watch;
+	bool tty;
+};
+
+static int on_progress(const struct dmm_status *st, void *data)
+{
+	struct waiter *w = data;
+	struct winsize ws = { .ws_col = 80 };
+	struct timespec now;
+
+	if (w->watch) {
+		if (w->tty)
+			ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+		fputs(w->tty ? "\r" : "", stdout);
+		dmm_status_print_progress(st, stdout, ws.ws_col);
+		fputs(w->tty ? "\033[K" : "\n", stdout);
+		fflush(stdout);
+	}
+	if (!w->has_deadline)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > w->deadline.tv_sec ||
+	       (now.tv_sec == w->deadline.tv_sec &&
+		now.tv_nsec >= w->deadline.tv_nsec);
+}
+
+/* Block until @name is in sync; a @timeout of 0 waits for ever. */
+static int wait_volume(struct dmm_ctx *ctx, const char *name,
+		       unsigned long timeout, bool watch)
+{
+	struct waiter w = {
+		.has_deadline = timeout > 0,
+		.watch = watch,
+		.tty = isatty(STDOUT_FILENO),
+	};
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+	w.deadline.tv_sec += timeout;
+	if (timeout || watch)
+		start_ticks();
+	r = dmm_wait(ctx, name, on_progress, &w);
+	stop_ticks();
+	if (watch && w.tty)
+		fputc('\n', stdout);
+	return r;
+}
+
+static int cmd_create(struct dmm_ctx *ctx, char **args,
+		      const struct options *o)
+{
+	(void)o;
+	return fail(ctx, dmm_create(ctx, args[0], args[1]));
+}
+
+static int cmd_start(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	unsigned int flags = 0;
+
+	if (o->set & OPT_FORCE)
+		flags |= DMM_START_FORCE;
+	if (o->set & OPT_PAUSED)
+		flags |= DMM_START_PAUSED;
+	return fail(ctx, dmm_start(ctx, args[0], args[1], o->metadata,
+				   o->region_bytes, o->rate, flags));
+}
+
+struct status_walk {
+	const struct options *o;
+	unsigned int count;
+	bool all;	/* a volume removed meanwhile is no error */
+};
+
+static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
+{
+	struct status_walk *walk = data;
+	struct dmm_status *st;
+	int r;
+
+	r = dmm_status_get(ctx, name, &st);
+	if (r)
+		return walk->all && r == DMM_ENODEV ? 0 : r;
+	if (walk->o->set & OPT_JSON) {
+		fputs(walk->count ? "," : "", stdout);
+		dmm_status_print_json(st, stdout);
+	} else if (walk->o->set & OPT_EXPORT) {
+		dmm_status_print_export(st, stdout);
+	} else {
+		dmm_status_print(st, stdout);
+	}
+	walk->count++;
+	dmm_status_free(st);
+	return 0;
+}
+
+static int cmd_status(struct dmm_ctx *ctx, char **args,
+		      const struct options *o)
+{
+	struct status_walk walk = { .o = o };
+	bool json = o->set & OPT_JSON;
+	int r;
+
+	if ((o->set & OPT_EXPORT) && (!args[0] || o->set != OPT_EXPORT))
+		return usage_error("--export needs a NAME and no other option");
+	if (o->set & OPT_WATCH) {
+		if (!args[0] || json)
+			return usage_error("--watch needs a NAME and no --json");
+		return fail(ctx, wait_volume(ctx, args[0], 0, true));
+	}
+	if (args[0])
+		return fail(ctx, print_volume(ctx, args[0], &walk));
+
+	walk.all = true;
+	fputs(json ? "[" : "", stdout);
+	r = dmm_for_each_volume(ctx, print_volume, &walk);
+	fputs(json ? "]\n" : "", stdout);
+	return fail(ctx, r);
+}
+
+static int cmd_wait(struct dmm_ctx *ctx, char **args,
+		    const struct options *o)
+{
+	return fail(ctx, wait_volume(ctx, args[0], o->timeout, false));
+}
+
+static int cmd_confirm(struct dmm_ctx *ctx, char **args,
+		       const struct options *o)
+{
+	unsigned int flags = 0, pause_ms = 0;
+	int r = 0;
+
+	if (o->set & OPT_WIPE)
+		flags |= DMM_CONFIRM_WIPE_SOURCE;
+	if (o->set & OPT_WAIT)
+		r = wait_volume(ctx, args[0], 0, false);
+	if (!r)
+		r = dmm_confirm(ctx, args[0], flags, &pause_ms);
+	if (!r)
+		printf("%s: confirmed, now on the destination (I/O paused %u ms)\n",
+		       args[0], pause_ms);
+	return fail(ctx, r);
+}
+
+static int cmd_abort(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	unsigned int pause_ms = 0;
+	int r;
+
+	(void)o;
+	r = dmm_abort(ctx, args[0], &pause_ms);
+	if (!r)
+		printf("%s: aborted, back on the source (I/O paused %u ms)\n",
+		       args[0], pause_ms);
+	return fail(ctx, r);
+}
+
+static int cmd_pause(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	(void)o;
+	return fail(ctx, dmm_pause(ctx, args[0]));
+}
+
+static int cmd_resume(struct dmm_ctx *ctx, char **args,
+		      const struct options *o)
+{
+	(void)o;
+	return fail(ctx, dmm_resume(ctx, args[0]));
+}
+
+static int cmd_rate(struct dmm_ctx *ctx, char **args,
+		    const struct options *o)
+{
+	uint64_t rate;
+
+	(void)o;
+	if (dmm_parse_size(args[1], &rate))
+		return usage_error("invalid rate '%s': give bytes per second like 10M, 0 for unlimited",
+				   args[1]);
+	return fail(ctx, dmm_set_rate(ctx, args[0], rate));
+}
+
+static int list_volume(struct dmm_ctx *ctx, const char *name, void *data)
+{
+	struct dmm_status *st;
+	int r;
+
+	(void)data;
+	r = dmm_status_get(ctx, name, &st);
+	if (r)
+		return r == DMM_ENODEV ? 0 : r;	/* removed meanwhile */
+	printf("%-24s %-8s %5.1f%%\n", name,
+	       dmm_state_name(dmm_status_state(st)), dmm_status_percent(st));
+	dmm_status_free(st);
+	return 0;
+}
+
+static int cmd_list(struct dmm_ctx *ctx, char **args,
+		    const struct options *o)
+{
+	(void)args;
+	(void)o;
+	return fail(ctx, dmm_for_each_volume(ctx, list_volume, NULL));
+}
+
+static int cmd_remove(struct dmm_ctx *ctx, char **args,
+		      const struct options *o)
+{
+	(void)o;
+	return fail(ctx, dmm_remove(ctx, args[0]));
+}
+
+static const struct command commands[] = {
+	{ "create", cmd_create, 2, 2, 0, "NAME DEVICE",
+	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate" },
+	{ "start", cmd_start, 2, 2,
+	  OPT_METADATA | OPT_REGION | OPT_RATE | OPT_FORCE | OPT_PAUSED,
+	  "NAME DEST [--metadata DEV] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
+	  "start copying volume NAME to DEST" },
+	{ "status", cmd_status, 0, 1, OPT_JSON | OPT_WATCH | OPT_EXPORT,
+	  "[NAME] [--json] [--watch] [--export]",
+	  "show progress and leg health (--export: udev KEY=value)" },
+	{ "wait", cmd_wait, 1, 1, OPT_TIMEOUT, "NAME [--timeout SECONDS]",
+	  "until in sync (0) or a failure (non-zero)" },
+	{ "confirm", cmd_confirm, 1, 1, OPT_WAIT | OPT_WIPE,
+	  "NAME [--wait] [--wipe-source]", "cut over to the destination" },
+	{ "abort", cmd_abort, 1, 1, 0, "NAME", "roll back to the source" },
+	{ "pause", cmd_pause, 1, 1, 0, "NAME", "pause the copy" },
+	{ "resume", cmd_resume, 1, 1, 0, "NAME", "resume the copy" },
+	{ "rate", cmd_rate, 2, 2, 0, "NAME RATE",
+	  "change the copy rate (bytes/s, 0 = unlimited)" },
+	{ "list", cmd_list, 0, 0, 0, "", "list volumes and their state" },
+	{ "remove", cmd_remove, 1, 1, 0, "NAME", "remove an idle volume" },
+};
+
+#define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(void)
+{
+	unsigned int i;
+
+	printf("Usage: %s [-v] COMMAND [ARGS]\n\n", prog);
+	for (i = 0; i < NR_COMMANDS; i++)
+		printf("  %s %s\n      %s\n", commands[i].name,
+		       commands[i].usage, commands[i].help);
+	printf("\nSizes and rates take K, M, G, T suffixes (powers of 1024).\n"
+	       "Exit codes: 0 ok, 1 usage, 2 permission, 3 memory, 4 no device,\n"
+	       "5 busy/exists, 6 refused by state, 7 leg failed, 8 timeout,\n"
+	       "9 kernel target or device-mapper failure. See dmmigrate(8).\n");
+}
+
+static int parse_value(int opt, const char *arg, struct options *o)
+{
+	char *end;
+
+	switch (opt) {
+	case OPT_METADATA:
+		o->metadata = arg;
+		return 0;
+	case OPT_REGION:
+		if (dmm_parse_size(arg, &o->region_bytes))
+			return usage_error("invalid region size '%s': give a power of two like 512K",
+					   arg);
+		return 0;
+	case OPT_RATE:
+		if (dmm_parse_size(arg, &o->rate))
+			return usage_error("invalid rate '%s': give bytes per second like 10M, 0 for unlimited",
+					   arg);
+		return 0;
+	case OPT_TIMEOUT:
+		errno = 0;
+		o->timeout = strtoul(arg, &end, 10);
+		if (errno || *end || !*arg || *arg == '-' || !o->timeout)
+			return usage_error("invalid timeout '%s': give a whole number of seconds",
+					   arg);
+		return 0;
+	}
+	return 0;
+}
+
+static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
+		       int argc, char **argv)
+{
+	struct options o = { .region_bytes = DMM_DEFAULT_REGION_BYTES };
+	int opt, nargs, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+		if (opt == '?')
+			return usage_error("unknown option '%s' for %s",
+					   argv[optind - 1], cmd->name);
+		if (opt == ':')
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
+		if (!(cmd->options & opt))
+			return usage_error("option '%s' is not valid for %s",
+					   argv[optind - 1], cmd->name);
+		o.set |= opt;
+		r = parse_value(opt, optarg, &o);
+		if (r)
+			return r;
+	}
+
+	nargs = argc - optind;
+	if (nargs < cmd->min_args || nargs > cmd->max_args)
+		return usage_error("wrong number of arguments: usage: %s %s %s",
+				   prog, cmd->name, cmd->usage);
+	/* argv is NULL terminated, so an optional missing arg reads NULL. */
+	return cmd->run(ctx, argv + optind, &o);
+}
+
+int main(int argc, char **argv)
+{
+	struct dmm_ctx *ctx;
+	unsigned int i;
+	int r, first = 1;
+
+	for (; first < argc && argv[first][0] == '-'; first++) {
+		if (!strcmp(argv[first], "-v") ||
+		    !strcmp(argv[first], "--verbose")) {
+			verbose = true;
+		} else if (!strcmp(argv[first], "-h") ||
+			   !strcmp(argv[first], "--help")) {
+			print_help();
+			return 0;
+		} else if (!strcmp(argv[first], "--version")) {
+			printf("%s %s\n", prog, VERSION);
+			return 0;
+		} else {
+			return usage_error("unknown option '%s'", argv[first]);
+		}
+	}
+	if (first == argc)
+		return usage_error("no command given");
+
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(argv[first], commands[i].name))
+			break;
+	if (i == NR_COMMANDS)
+		return usage_error("unknown command '%s'", argv[first]);
+
+	if (dmm_ctx_new(&ctx)) {
+		fprintf(stderr, "%s: out of memory; free some memory and retry\n",
+			prog);
+		return DMM_ENOMEM;
+	}
+	dmm_set_log_fn(ctx, log_stderr, NULL);
+	r = run_command(ctx, &commands[i], argc - first, argv + first);
+	dmm_ctx_free(ctx);
+	return r;
+}
