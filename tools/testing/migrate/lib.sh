@@ -140,12 +140,66 @@ uptime_cs() {
 	awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime
 }
 
-# flushes DEV: flush requests the disk completed (field 15 of its stat).
+# flushes DEV: flush requests the disk completed (field 16 of its stat).
 flushes() {
-	awk '{ print $15 }' "/sys/block/$(basename "$1")/stat"
+	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"
 }
 
 # event_nr NAME: the device's current dm event number.
 event_nr() {
 	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
+}
+
+# sum_mib DEV [MIB [SKIP]]: sha256 of MIB MiB (default all) of DEV from
+# SKIP MiB on, read in 1 MiB blocks (sum's 512-byte reads take seconds per
+# 100 MiB in TCG).
+sum_mib() {
+	local n=${2:-$(($(sectors "$1") / 2048))}
+	dd if="$1" bs=1M count="$n" skip="${3:-0}" iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# same WHAT GOT WANT: GOT is WANT, else a diagnostic saying so.
+same() {
+	[ "$2" = "$3" ] && return 0
+	diag "$1: got '$2', want '$3'"
+	return 1
+}
+
+# tool ARGS...: run dmmigrate; its stdout in $out, stderr in $err, status in $rc.
+tool() {
+	out=$(dmmigrate "$@" 2> /tmp/tool.err)
+	rc=$?
+	err=$(cat /tmp/tool.err)
+}
+
+# tool_ok ARGS...: dmmigrate ARGS exits 0 with nothing on stderr.
+tool_ok() {
+	tool "$@"
+	[ "$rc" -eq 0 ] && [ -z "$err" ] && return 0
+	diag "dmmigrate $*: exit $rc: $err"
+	return 1
+}
+
+# jfield KEY: the value of KEY in the flat JSON object in $out, unquoted.
+jfield() {
+	echo "$out" | grep -o "\"$1\":[^,}]*" | cut -d: -f2- | tr -d '"'
+}
+
+# linear_on NAME DEV: NAME's table is linear over DEV from sector 0.
+linear_on() {
+	same "table of $1" "$(dmsetup table "$1")" "0 $(sectors "/dev/mapper/$1") linear $(majmin "$2") 0"
+}
+
+# dm_snapshot: every dm device with its table, status, open count and event
+# number, and /dev/mapper: what a refused command must leave as it was.
+dm_snapshot() {
+	dmsetup table
+	dmsetup status
+	dmsetup info -c --noheadings -o name,uuid,attr,open,events
+	ls /dev/mapper
+}
+
+# no_dm_devices: device-mapper has no device left.
+no_dm_devices() {
+	same "dmsetup ls" "$(dmsetup ls)" "No devices found"
 }

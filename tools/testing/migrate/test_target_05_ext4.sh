@@ -21,10 +21,10 @@ for i in $(seq 40); do
 done
 sync
 
-# The copy runs at 8 MiB/s while files are written, rewritten and deleted.
-dmsetup message mig 0 rate 8388608
+# The copy runs at 4 MiB/s while files are written, rewritten and deleted.
+dmsetup message mig 0 rate 4194304
 dmsetup message mig 0 resume
-for round in 1 2 3; do
+for round in $(seq 12); do
 	for i in $(seq 30); do
 		dd if=/dev/urandom of=/mnt/vol/b/r$round-$i bs=16k count=$((i % 5 + 1)) 2>/dev/null
 	done
@@ -35,8 +35,8 @@ for round in 1 2 3; do
 	sync
 done
 diag "after the workload: $(dmsetup status mig)"
-ktap_check "the copy was still running during the workload" [ "$(field mig 1)" != synced ] ||
-	[ "$(in_sync mig)" -gt 0 ]
+ktap_check "the workload ran while the copy was under way" \
+	[ "$(field mig 1)" = copying ] && [ "$(in_sync mig)" -gt 0 ]
 (cd /mnt/vol && find . -type f | sort | xargs sha256sum) > /tmp/manifest
 umount /mnt/vol
 
@@ -49,7 +49,7 @@ rc=$?
 ktap_check "fsck -n of the destination alone is clean" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || cat /tmp/fsck.out
 mount -o ro "$dst" /mnt/dst
-ktap_check "the destination alone mounts" mountpoint -q /mnt/dst
+ktap_check "the destination alone mounts" grep -q " /mnt/dst " /proc/mounts
 (cd /mnt/dst && sha256sum -c /tmp/manifest > /tmp/check.out 2>&1)
 rc=$?
 diag "$(wc -l < /tmp/manifest) files checked"

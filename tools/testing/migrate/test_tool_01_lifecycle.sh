@@ -1,0 +1,212 @@
+#!/bin/bash
+# dmmigrate end to end under a write load: create, start (loading the
+# module itself), status in both forms checked field by field against the
+# target, pause, resume, rate, wait, confirm, list, remove; then a second
+# volume started and aborted mid-copy under load. After confirm the source,
+# and after abort the destination, is zeroed and unplugged from the VM, and
+# the volume still reads exactly what the load last wrote: the surviving
+# leg alone holds every acknowledged write. Every command's exit status and
+# stderr are checked, and nothing is left behind (dm devices, module).
+#
+# The load is fio passes over the whole volume, one after the other while
+# the migration runs. Each pass writes every 64 KiB block once, in random
+# order, tagged with the pass number and the block's offset
+# (verify_pattern=0x5eedPPPP%o), then reads everything back and checks it.
+# Not verify=crc32c: crc32c blocks are self-consistent, so --verify_only
+# accepts a block left over from an earlier pass, i.e. a lost write; a
+# per-pass tag does not, and the volume's content after the load is known
+# exactly: the last pass's.
+# vm: -d src:128M -d dst:128M -d src2:128M -d dst2:128M -t 500
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 24
+
+src=$(disk src) && dst=$(disk dst) && src2=$(disk src2) && dst2=$(disk dst2) ||
+	die "disks missing"
+bytes=$(($(sectors "$src") * 512))
+region=524288
+
+# load_pass DEV PASS [FIO-ARGS...]: one pass of the load (see above).
+load_pass() {
+	fio --name=load --filename="$1" --rw=randwrite --bs=64k --direct=1 \
+		--verify=pattern --verify_pattern="$(printf '0x5eed%04x' "$2")%o" \
+		--eta=never "${@:3}" > "/tmp/load-$2.out" 2>&1
+}
+
+# load_start DEV: passes in the background until load_stop.
+load_start() {
+	rm -f /tmp/load*
+	(
+		pass=0
+		while [ ! -e /tmp/load.stop ]; do
+			pass=$((pass + 1))
+			load_pass "$1" "$pass" || { echo "$pass" > /tmp/load.failed; exit 1; }
+			echo "$pass" > /tmp/load.passes
+		done
+	) &
+	load_pid=$!
+}
+
+# load_stop: end the load after its current pass; true if every pass read
+# back what it wrote.
+load_stop() {
+	local rc
+	touch /tmp/load.stop
+	wait "$load_pid"
+	rc=$?
+	passes=$(cat /tmp/load.passes 2> /dev/null || echo 0)
+	diag "load: $passes passes verified, exit $rc"
+	[ -e /tmp/load.failed ] &&
+		grep -m 5 -E '^fio|verify|err=' "/tmp/load-$(cat /tmp/load.failed).out" | sed 's/^/# /'
+	[ "$rc" -eq 0 ] && [ "$passes" -ge 1 ]
+}
+
+# load_verify DEV: DEV holds exactly what the last pass wrote.
+load_verify() {
+	load_pass "$1" "$passes" --verify_only && return 0
+	grep -m 3 -E 'bad|wanted' "/tmp/load-$passes.out" | sed 's/^/# /'
+	return 1
+}
+
+# unplug DEV: zero the virtio disk, then take it out of the VM (PCI
+# hot-remove), so that nothing can read from it any more.
+unplug() {
+	local name=${1#/dev/} pci
+	[ -z "$(ls "/sys/block/$name/holders")" ] || { diag "$1 still held"; return 1; }
+	dd if=/dev/zero of="$1" bs=1M count=$(($(sectors "$1") / 2048)) oflag=direct 2> /dev/null &&
+		pci=$(dirname "$(readlink -f "/sys/block/$name/device")") &&
+		echo 1 > "$pci/remove" && [ ! -e "/sys/block/$name" ]
+}
+
+# json_coherent STATE RATE: $out, vol's status --json, describes a
+# migration from src to dst in STATE with that rate limit, and its numbers
+# agree with each other: regions, percent, throughput, time remaining.
+json_coherent() {
+	local total insync bps left
+	total=$(jfield regions_total); insync=$(jfield regions_in_sync)
+	bps=$(jfield bytes_per_second); left=$(jfield seconds_remaining)
+	same name "$(jfield name)" vol && same state "$(jfield state)" "$1" &&
+	same source "$(jfield source)" "$src" && same source_dev "$(jfield source_dev)" "$(majmin "$src")" &&
+	same destination "$(jfield destination)" "$dst" &&
+	same destination_dev "$(jfield destination_dev)" "$(majmin "$dst")" &&
+	same metadata "$(jfield metadata)" null && same size "$(jfield size)" "$bytes" &&
+	same region_size "$(jfield region_size)" "$region" &&
+	same regions_total "$total" $((bytes / region)) &&
+	[ "$insync" -ge 0 ] && [ "$insync" -le "$total" ] &&
+	same percent "$(jfield percent)" "$(awk -v a="$insync" -v b="$total" 'BEGIN { printf "%.2f", 100 * a / b }')" &&
+	same rate_limit "$(jfield rate_limit)" "$2" &&
+	[ "$bps" -gt 0 ] && { [ "$2" = 0 ] || [ "$bps" -le $(($2 * 11 / 10)) ]; } &&
+	same seconds_remaining "$left" $(((bytes - insync * region + bps - 1) / bps)) &&
+	same source_health "$(jfield source_health)" ok &&
+	same destination_health "$(jfield destination_health)" ok &&
+	same metadata_health "$(jfield metadata_health)" null && same errors "$(jfield errors)" 0
+}
+
+tool_ok create vol "$src" && [ -z "$out" ] && linear_on vol "$src" &&
+	same uuid "$(dmsetup info -c --noheadings -o uuid vol)" MIGRATE-vol
+ktap_check "create: exit 0, linear over the device, uuid MIGRATE-vol" [ $? -eq 0 ]
+
+tool_ok status vol && same "status" "$out" "vol: idle, 128.0 MiB on $src ($(majmin "$src"))" &&
+	tool_ok status vol --json && same state "$(jfield state)" idle &&
+	same source "$(jfield source)" "$src" && same destination "$(jfield destination)" null &&
+	same size "$(jfield size)" "$bytes" && same percent "$(jfield percent)" null
+ktap_check "status of an idle volume, human and json" [ $? -eq 0 ]
+
+load_start /dev/mapper/vol
+sleep 1
+kill -0 "$load_pid" && ! grep -q '^dm_migrate ' /proc/modules &&
+	tool_ok start vol "$dst" --rate 8M && [ -z "$out" ] &&
+	grep -q '^dm_migrate ' /proc/modules &&
+	same table "$(dmsetup table vol)" \
+		"0 $((bytes / 512)) migrate $(majmin "$src") $(majmin "$dst") - 1024 2 rate 8388608"
+ktap_check "start --rate 8M under load: exit 0, module loaded by the tool, migrate table" [ $? -eq 0 ]
+
+sleep 2
+tool_ok status vol
+echo "$out" | sed 's/^/# /'
+echo "$out" | grep -Eq '^vol: copying, [0-9.]+% in sync \([0-9]+ of 256 regions of 512.0 KiB\), 128.0 MiB$' &&
+	echo "$out" | grep -q "^  source:      $src ($(majmin "$src")), ok, 0 errors$" &&
+	echo "$out" | grep -q "^  destination: $dst ($(majmin "$dst")), ok, 0 errors$" &&
+	echo "$out" | grep -Eq '^  copied:      .* at .*/s \(limit 8.0 MiB/s\)$' &&
+	echo "$out" | grep -Eq '^  remaining:   [0-9]+s$'
+ktap_check "status: copying, legs, health, rate limit, time left" [ $? -eq 0 ]
+
+s1=$(in_sync vol)
+tool_ok status vol --json
+json=$out
+s2=$(in_sync vol)
+diag "$json"
+out=$json
+json_coherent copying 8388608 && [ "$(jfield regions_in_sync)" -ge "$s1" ] &&
+	[ "$(jfield regions_in_sync)" -le "$s2" ]
+ktap_check "status --json: every field coherent, in sync between two dmsetup samples" [ $? -eq 0 ]
+
+tool_ok pause vol && [ -z "$out" ] && wait_state vol paused 5 &&
+	dmsetup table vol | grep -q ' paused rate 8388608$'
+ktap_check "pause: exit 0, state and table paused" [ $? -eq 0 ]
+for _ in $(seq 50); do [ "$(field vol 7)" = 0 ] && break; sleep 0.1; done
+s1=$(in_sync vol); b1=$(field vol 5)
+sleep 2
+s2=$(in_sync vol); b2=$(field vol 5)
+tool_ok status vol --json
+diag "paused under load: in sync $s1 -> $s2, bytes $b1 -> $b2"
+same "in sync" "$s2" "$s1" && same "bytes copied" "$b2" "$b1" && json_coherent paused 8388608
+ktap_check "paused: the copy stands still, status --json says paused" [ $? -eq 0 ]
+
+tool_ok resume vol && [ -z "$out" ] && sleep 2 && [ "$(in_sync vol)" -gt "$s2" ] &&
+	tool_ok status vol --json && json_coherent copying 8388608
+ktap_check "resume: exit 0, the copy moves again" [ $? -eq 0 ]
+
+tool_ok rate vol 32M && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33554432$' &&
+	tool_ok status vol --json && same rate_limit "$(jfield rate_limit)" 33554432
+ktap_check "rate 32M: exit 0, in the table and in status" [ $? -eq 0 ]
+
+tool_ok list && echo "$out" | sed 's/^/# /' &&
+	echo "$out" | grep -Eq '^vol +copying +[0-9]+\.[0-9]%$' && same "list lines" "$(echo "$out" | wc -l)" 1
+ktap_check "list: the volume, copying, with its percent" [ $? -eq 0 ]
+
+tool_ok wait vol --timeout 120 && [ -z "$out" ] && tool_ok status vol --json &&
+	json_coherent synced 33554432 && same regions_in_sync "$(jfield regions_in_sync)" 256 &&
+	same percent "$(jfield percent)" 100.00 && same seconds_remaining "$(jfield seconds_remaining)" 0
+ktap_check "wait: exit 0 once synced; status --json synced, 100%, 0 s left" [ $? -eq 0 ]
+
+kill -0 "$load_pid" && [ ! -e /tmp/load.failed ] && tool_ok confirm vol &&
+	echo "$out" | grep -Eq '^vol: confirmed, now on the destination \(I/O paused [0-9]+ ms\)$' &&
+	linear_on vol "$dst"
+ktap_check "confirm under load: exit 0, pause reported, linear on the destination" [ $? -eq 0 ]
+diag "$out"
+
+tool_ok status vol --json && same state "$(jfield state)" idle && same source "$(jfield source)" "$dst" &&
+	same destination "$(jfield destination)" null
+ktap_check "status --json after confirm: idle on the destination" [ $? -eq 0 ]
+
+ktap_check "the load read back every pass across start, pause and confirm" load_stop
+ktap_check "the old source is free: zeroed and unplugged from the VM" unplug "$src"
+ktap_check "the volume reads the last pass exactly, from the destination alone" load_verify /dev/mapper/vol
+
+# A second volume, aborted in the middle of the copy, under load.
+tool_ok create vol2 "$src2" && load_start /dev/mapper/vol2 && sleep 1 &&
+	kill -0 "$load_pid" && tool_ok start vol2 "$dst2" --rate 4M && sleep 3 && [ "$(in_sync vol2)" -gt 0 ] &&
+	[ "$(in_sync vol2)" -lt 256 ] && [ "$(field vol2 1)" = copying ]
+ktap_check "vol2: create and start under load, copy under way" [ $? -eq 0 ]
+
+tool_ok list && echo "$out" | sed 's/^/# /' && echo "$out" | grep -Eq '^vol +idle +0\.0%$' &&
+	echo "$out" | grep -Eq '^vol2 +copying +[0-9]+\.[0-9]%$' && same "list lines" "$(echo "$out" | wc -l)" 2
+ktap_check "list: vol idle, vol2 copying" [ $? -eq 0 ]
+
+kill -0 "$load_pid" && tool_ok abort vol2 &&
+	echo "$out" | grep -Eq '^vol2: aborted, back on the source \(I/O paused [0-9]+ ms\)$' &&
+	linear_on vol2 "$src2" && tool_ok status vol2 --json && same state "$(jfield state)" idle &&
+	same source "$(jfield source)" "$src2"
+ktap_check "abort mid-copy under load: exit 0, pause reported, linear on the source" [ $? -eq 0 ]
+diag "$out"
+
+ktap_check "the load on vol2 read back every pass across start and abort" load_stop
+ktap_check "the destination of vol2 is free: zeroed and unplugged from the VM" unplug "$dst2"
+ktap_check "vol2 reads the last pass exactly, from the source alone" load_verify /dev/mapper/vol2
+
+tool_ok remove vol && tool_ok remove vol2 && [ -z "$out" ] && no_dm_devices &&
+	tool_ok list && same list "$out" ""
+ktap_check "remove both: exit 0, no dm device left, list empty" [ $? -eq 0 ]
+ktap_check "rmmod dm_migrate" unload_migrate
+ktap_finish
