@@ -41,7 +41,7 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			   char **error)
 {
 	static const struct dm_arg args = {
-		0, 3, "Invalid number of feature arguments"
+		0, 6, "Invalid number of feature arguments"
 	};
 	bool have_rate = false;
 	unsigned int argc;
@@ -62,6 +62,16 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 
 		if (!strcasecmp(arg, "paused") && !f->paused) {
 			f->paused = true;
+		} else if (!strcasecmp(arg, "fresh") && !f->fresh) {
+			f->fresh = true;
+		} else if (!strcasecmp(arg, "pair_id") && !f->pair_id) {
+			f->pair_id = argc ? dm_shift_arg(as) : NULL;
+			if (!f->pair_id || !*f->pair_id ||
+			    strlen(f->pair_id) > MIGRATE_PAIR_ID_MAX) {
+				*error = "Invalid pair_id: 1 to 63 characters expected";
+				return -EINVAL;
+			}
+			argc--;
 		} else if (!strcasecmp(arg, "rate") && !have_rate) {
 			if (!argc || parse_u64(dm_shift_arg(as), &f->rate)) {
 				*error = "Invalid rate: bytes per second expected";

@@ -13,9 +13,13 @@
 #define MIGRATE_MIN_REGION_SHIFT 3	/* 4 KiB: no leg's logical block is larger */
 #define MIGRATE_MAX_REGION_SHIFT 21	/* 1 GiB */
 
+#define MIGRATE_PAIR_ID_MAX 63
+
 struct migrate_features {
 	bool paused;
+	bool fresh;		/* format the metadata device */
 	u64 rate;		/* bytes per second, 0 = unlimited */
+	const char *pair_id;	/* points into the table line; NULL if none */
 };
 
 enum migrate_msg_type {

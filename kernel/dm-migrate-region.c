@@ -5,7 +5,6 @@
  * mirrored. Bits are only ever set, so a migration always converges.
  */
 #include <linux/bitmap.h>
-#include <linux/math64.h>
 #include <linux/slab.h>
 
 #include "dm-migrate-region.h"
@@ -94,6 +93,16 @@ region_t region_map_next_unsynced(const struct region_map *map, region_t from)
 		return r;
 	r = find_first_zero_bit(map->bits, from);
 	return r < from ? r : map->nr_regions;
+}
+
+void region_map_get_bits(const struct region_map *map, region_t first,
+			 region_t count, unsigned long *bits)
+{
+	region_t end = min(first + count, map->nr_regions), r;
+
+	for (r = find_next_bit(map->bits, end, first); r < end;
+	     r = find_next_bit(map->bits, end, r + 1))
+		__set_bit(r - first, bits);
 }
 
 region_t region_map_nr_in_sync(const struct region_map *map)

@@ -59,6 +59,10 @@ bool region_map_mark_in_sync(struct region_map *map, region_t region);
  */
 region_t region_map_next_unsynced(const struct region_map *map, region_t from);
 
+/* Set in @bits (zeroed by the caller) the regions in sync of @count from @first. */
+void region_map_get_bits(const struct region_map *map, region_t first,
+			 region_t count, unsigned long *bits);
+
 region_t region_map_nr_in_sync(const struct region_map *map);
 region_t region_map_nr_regions(const struct region_map *map);
 

@@ -15,6 +15,10 @@
  *                  hash, so that the copier waits for it before reading the
  *                  region (else the copy could read the old data and the
  *                  region be marked in sync without the write)
+ *
+ * With a metadata device, a write to a region in sync first puts the region
+ * in the write-intent window (its bit cleared on disk by a commit), so that
+ * a crash with the write on one leg only is repaired by copying it again.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -28,6 +32,7 @@
 #include <linux/workqueue.h>
 
 #include "dm-migrate-args.h"
+#include "dm-migrate-metadata.h"
 #include "dm-migrate-region.h"
 
 #define DM_MSG_PREFIX "migrate"
@@ -35,6 +40,9 @@
 #define MIGRATE_COPY_JOBS	8	/* regions copied at once */
 #define MIGRATE_INFLIGHT_BITS	8
 #define MIGRATE_MIN_IOS		256
+#define MIGRATE_WINDOW		256	/* write-intent window, in regions */
+#define MIGRATE_WINDOW_BITS	7
+#define MIGRATE_COMMIT_PERIOD	HZ
 
 enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
 
@@ -46,6 +54,7 @@ enum {
 	MC_DEST_FAILED,		/* == LEG_DEST */
 	MC_PAUSED,
 	MC_SUSPENDED,		/* no new copies: presuspend until resume */
+	MC_METADATA_FAILED,
 };
 
 struct copy_job {
@@ -59,9 +68,27 @@ struct copy_job {
 	unsigned long write_err;
 };
 
+/*
+ * A region of the write-intent window: its bit is clear on disk, so writes
+ * to it may leave the legs different after a crash. Usable once the commit
+ * @ready_seq that cleared the bit is durable.
+ */
+struct window_entry {
+	struct hlist_node hash;
+	struct list_head lru;	/* window_lru, least recently written first */
+	region_t region;
+	unsigned int inflight;	/* mirrored writes not completed */
+	u64 ready_seq;
+	bool leaving;		/* the bit is set again at the next commit ... */
+	bool flushed;		/* ... which has begun, with a flush of the legs */
+};
+
 struct migrate_c {
 	struct dm_target *ti;
 	struct dm_dev *leg[NR_LEGS];
+	struct dm_dev *meta_dev;
+	struct migrate_metadata *md;
+	char pair_id[MIGRATE_PAIR_ID_MAX + 1];
 	struct region_geometry geo;
 
 	/*
@@ -86,6 +113,20 @@ struct migrate_c {
 	ktime_t copier_since;
 	u64 copier_ns;
 
+	/* The write-intent window, also under mc->lock. */
+	struct window_entry window[MIGRATE_WINDOW];
+	struct hlist_head window_hash[1 << MIGRATE_WINDOW_BITS];
+	struct list_head window_lru;
+	struct list_head window_free;
+	struct bio_list intent_wait;	/* writes waiting for their region */
+	u64 commit_seq;			/* the last commit begun */
+	u64 committed_seq;		/* the last commit durable */
+	bool commit_wanted;		/* a write waits for a commit */
+	bool commit_due;		/* the commit period has passed */
+	bool need_dest_flush;		/* regions newly in sync */
+	struct mutex commit_lock;	/* one commit at a time */
+	struct delayed_work commit_tick;
+
 	unsigned long flags;
 	atomic64_t errors[NR_LEGS];
 
@@ -102,6 +143,7 @@ struct migrate_c {
 /* Per-bio data. */
 struct migrate_io {
 	struct migrate_c *mc;
+	struct window_entry *intent;	/* counted in this window entry */
 	struct hlist_node inflight;
 	struct bvec_iter saved_iter;	/* to re-issue a failed read */
 	region_t region;
@@ -243,6 +285,101 @@ static void remap_to_leg(struct migrate_c *mc, struct bio *bio,
 	bio_set_dev(bio, mc->leg[leg]->bdev);
 }
 
+static struct window_entry *__window_lookup(struct migrate_c *mc,
+					    region_t region)
+{
+	struct window_entry *ent;
+
+	hlist_for_each_entry(ent, &mc->window_hash[hash_64(region, MIGRATE_WINDOW_BITS)],
+			     hash)
+		if (ent->region == region)
+			return ent;
+	return NULL;
+}
+
+/*
+ * Make room in a full window: the least recently written entry with no
+ * write in flight leaves at the next commit. Caller holds mc->lock.
+ */
+static void __window_make_room(struct migrate_c *mc)
+{
+	struct window_entry *ent;
+
+	list_for_each_entry(ent, &mc->window_lru, lru) {
+		if (!ent->leaving && !ent->inflight) {
+			ent->leaving = true;
+			mc->commit_wanted = true;
+			return;
+		}
+	}
+}
+
+/* Caller holds mc->lock. */
+static void __window_request(struct migrate_c *mc, region_t region)
+{
+	struct window_entry *ent;
+
+	if (list_empty(&mc->window_free)) {
+		__window_make_room(mc);
+		return;
+	}
+	ent = list_first_entry(&mc->window_free, struct window_entry, lru);
+	list_move_tail(&ent->lru, &mc->window_lru);
+	ent->region = region;
+	ent->inflight = 0;
+	ent->leaving = false;
+	ent->flushed = false;
+	/* The commit that clears its bit is the next one to begin. */
+	ent->ready_seq = mc->commit_seq + 1;
+	hlist_add_head(&ent->hash,
+		       &mc->window_hash[hash_64(region, MIGRATE_WINDOW_BITS)]);
+	migrate_md_region_changed(mc->md, region);
+	mc->commit_wanted = true;
+}
+
+/*
+ * Count a write to a region in sync in the window. False when the write
+ * must wait for a commit (the region is not yet durably in the window).
+ * Caller holds mc->lock.
+ */
+static bool __window_enter(struct migrate_c *mc, struct migrate_io *io)
+{
+	struct window_entry *ent = __window_lookup(mc, io->region);
+
+	if (ent && ent->leaving) {
+		/* Once its commit has begun the bit may already be set. */
+		if (ent->flushed)
+			return false;
+		ent->leaving = false;
+	}
+	if (!ent) {
+		__window_request(mc, io->region);
+		return false;
+	}
+	if (ent->ready_seq > mc->committed_seq)
+		return false;
+	ent->inflight++;
+	io->intent = ent;
+	list_move_tail(&ent->lru, &mc->window_lru);
+	return true;
+}
+
+/* May be called from bio completion. */
+static void window_write_done(struct migrate_c *mc, struct window_entry *ent)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	/* Writes waiting for room in a full window may go on now. */
+	wake = !--ent->inflight && !bio_list_empty(&mc->intent_wait);
+	if (wake)
+		__window_make_room(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (wake)
+		wake_worker(mc);
+}
+
 static void mirror_done(struct migrate_io *io, enum migrate_leg_id leg,
 			struct bio *clone)
 {
@@ -255,6 +392,9 @@ static void mirror_done(struct migrate_io *io, enum migrate_leg_id leg,
 	/* atomic_dec_and_test() orders the other leg's status store before us. */
 	if (!atomic_dec_and_test(&io->pending))
 		return;
+
+	if (io->intent)
+		window_write_done(mc, io->intent);
 
 	src = io->status[LEG_SOURCE];
 	dst = io->status[LEG_DEST];
@@ -332,6 +472,7 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 
 	io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
 	io->flags &= ~(IO_TRACKED | IO_MIRRORED);
+	io->intent = NULL;
 
 	spin_lock_irqsave(&mc->lock, flags);
 	if (test_bit(MC_DEST_FAILED, &mc->flags)) {
@@ -341,6 +482,15 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 		return DM_MAPIO_REMAPPED;
 	}
 	if (region_map_in_sync(mc->map, io->region)) {
+		if (mc->md && !__window_enter(mc, io)) {
+			bool wake = mc->commit_wanted;
+
+			bio_list_add(&mc->intent_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			if (wake)
+				wake_worker(mc);
+			return DM_MAPIO_SUBMITTED;
+		}
 		spin_unlock_irqrestore(&mc->lock, flags);
 		mirror_write(mc, bio);
 		return DM_MAPIO_SUBMITTED;
@@ -520,6 +670,10 @@ static void finish_copies(struct migrate_c *mc)
 		spin_lock_irqsave(&mc->lock, flags);
 		if (!job->read_err && !job->write_err) {
 			region_map_mark_in_sync(mc->map, job->region);
+			if (mc->md) {
+				migrate_md_region_changed(mc->md, job->region);
+				mc->need_dest_flush = true;
+			}
 			mc->bytes_copied += to_bytes(region_len(&mc->geo,
 								job->region));
 			synced = region_map_all_in_sync(mc->map);
@@ -646,14 +800,133 @@ static void claim_copies(struct migrate_c *mc)
 		mod_delayed_work(mc->wq, &mc->waker, delay);
 }
 
+/* On disk a region is in sync only outside the write-intent window. */
+static void window_fill(void *context, region_t first, region_t count,
+			unsigned long *bits)
+{
+	struct migrate_c *mc = context;
+	struct window_entry *ent;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	region_map_get_bits(mc->map, first, count, bits);
+	list_for_each_entry(ent, &mc->window_lru, lru)
+		if (ent->region >= first && ent->region < first + count &&
+		    !(ent->leaving && ent->flushed))
+			__clear_bit(ent->region - first, bits);
+	spin_unlock_irqrestore(&mc->lock, flags);
+}
+
+static int flush_leg(struct migrate_c *mc, enum migrate_leg_id leg)
+{
+	int r = blkdev_issue_flush(mc->leg[leg]->bdev);
+
+	if (r)
+		leg_failed(mc, leg);
+	return r;
+}
+
+/*
+ * Commit the region state when a write waits for it, or once a period
+ * when something changed. Bits are set on disk only after the legs hold
+ * what they stand for: the destination's copies, and both legs' writes to
+ * regions leaving the window, are flushed first. Then the writes waiting
+ * for the window are dispatched again. May sleep; serialised by commit_lock.
+ */
+static void commit_metadata(struct migrate_c *mc)
+{
+	struct window_entry *ent, *tmp;
+	bool flush_legs = false, flush_dest;
+	struct bio_list waiting;
+	unsigned long flags;
+	u64 seq;
+	int r = 0;
+
+	mutex_lock(&mc->commit_lock);
+	spin_lock_irqsave(&mc->lock, flags);
+	if (!mc->commit_wanted &&
+	    !(mc->commit_due && migrate_md_dirty(mc->md))) {
+		spin_unlock_irqrestore(&mc->lock, flags);
+		goto out;
+	}
+	mc->commit_wanted = false;
+	mc->commit_due = false;
+	seq = ++mc->commit_seq;
+	list_for_each_entry(ent, &mc->window_lru, lru) {
+		if (ent->leaving) {
+			ent->flushed = true;
+			flush_legs = true;
+			migrate_md_region_changed(mc->md, ent->region);
+		}
+	}
+	flush_dest = mc->need_dest_flush || flush_legs;
+	mc->need_dest_flush = false;
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	/* A failed source is reported; only the destination must hold. */
+	if (flush_legs)
+		flush_leg(mc, LEG_SOURCE);
+	if (flush_dest)
+		r = flush_leg(mc, LEG_DEST);
+	if (!r) {
+		r = migrate_md_commit(mc->md, window_fill, mc);
+		if (r) {
+			/* Nothing can be recorded: end the migration on the source. */
+			DMERR("%s: metadata commit failed (%d): migration halted",
+			      mc_name(mc), r);
+			spin_lock_irqsave(&mc->lock, flags);
+			__set_bit(MC_METADATA_FAILED, &mc->flags);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			leg_failed(mc, LEG_DEST);
+		}
+	}
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (!r) {
+		mc->committed_seq = seq;
+		list_for_each_entry_safe(ent, tmp, &mc->window_lru, lru) {
+			if (ent->leaving && ent->flushed) {
+				hlist_del(&ent->hash);
+				list_move(&ent->lru, &mc->window_free);
+			}
+		}
+	}
+	spin_unlock_irqrestore(&mc->lock, flags);
+out:
+	/* Waiting writes try again: dispatched, or waiting for the next commit. */
+	spin_lock_irqsave(&mc->lock, flags);
+	waiting = mc->intent_wait;
+	bio_list_init(&mc->intent_wait);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	mutex_unlock(&mc->commit_lock);
+	redispatch(mc, &waiting);
+}
+
 static void worker_fn(struct work_struct *ws)
 {
 	struct migrate_c *mc = container_of(ws, struct migrate_c, worker);
 
 	retry_reads(mc);
 	finish_copies(mc);
+	if (mc->md)
+		commit_metadata(mc);
 	start_waiting_copies(mc);
 	claim_copies(mc);
+}
+
+static void commit_tick_fn(struct work_struct *ws)
+{
+	struct migrate_c *mc = container_of(to_delayed_work(ws),
+					    struct migrate_c, commit_tick);
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	mc->commit_due = true;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	wake_worker(mc);
+	if (!test_bit(MC_SUSPENDED, &mc->flags))
+		queue_delayed_work(mc->wq, &mc->commit_tick,
+				   MIGRATE_COMMIT_PERIOD);
 }
 
 static void waker_fn(struct work_struct *ws)
@@ -671,7 +944,11 @@ static void migrate_free(struct migrate_c *mc)
 	if (!IS_ERR_OR_NULL(mc->kc))
 		dm_kcopyd_client_destroy(mc->kc);
 	bioset_exit(&mc->bs);
+	if (!IS_ERR_OR_NULL(mc->md))
+		migrate_md_close(mc->md);
 	region_map_destroy(mc->map);
+	if (mc->meta_dev)
+		dm_put_device(mc->ti, mc->meta_dev);
 	if (mc->leg[LEG_DEST])
 		dm_put_device(mc->ti, mc->leg[LEG_DEST]);
 	if (mc->leg[LEG_SOURCE])
@@ -679,9 +956,26 @@ static void migrate_free(struct migrate_c *mc)
 	kfree(mc);
 }
 
+static int open_metadata(struct migrate_c *mc, bool fresh)
+{
+	struct migrate_md_params p = {
+		.bdev = mc->meta_dev->bdev,
+		.geo = &mc->geo,
+		.pair_id = mc->pair_id,
+		.window = MIGRATE_WINDOW,
+		.fresh = fresh,
+	};
+	unsigned int i;
+
+	for (i = 0; i < MIGRATE_WINDOW; i++)
+		list_add_tail(&mc->window[i].lru, &mc->window_free);
+	mc->md = migrate_md_open(&p, mc->map, &mc->ti->error);
+	return PTR_ERR_OR_ZERO(mc->md);
+}
+
 /*
  * <source> <destination> <metadata | -> <region sectors>
- *	[<#feature args> [paused] [rate <bytes/s>]]
+ *	[<#feature args> [paused] [rate <bytes/s>] [fresh] [pair_id <id>]]
  */
 static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -689,6 +983,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	struct migrate_features features;
 	struct migrate_c *mc;
 	unsigned int shift;
+	const char *arg;
 	int leg, r;
 
 	if (argc < 4) {
@@ -709,6 +1004,11 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_WORK(&mc->worker, worker_fn);
 	INIT_DELAYED_WORK(&mc->waker, waker_fn);
 	INIT_WORK(&mc->event_work, event_work_fn);
+	INIT_DELAYED_WORK(&mc->commit_tick, commit_tick_fn);
+	INIT_LIST_HEAD(&mc->window_lru);
+	INIT_LIST_HEAD(&mc->window_free);
+	bio_list_init(&mc->intent_wait);
+	mutex_init(&mc->commit_lock);
 	for (leg = 0; leg < NR_LEGS; leg++)
 		atomic64_set(&mc->errors[leg], 0);
 	for (r = 0; r < MIGRATE_COPY_JOBS; r++)
@@ -729,9 +1029,20 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Source and destination are the same device";
 		goto bad;
 	}
-	if (strcmp(dm_shift_arg(&as), "-")) {
-		ti->error = "Metadata devices are not supported by this version";
-		goto bad;
+	arg = dm_shift_arg(&as);
+	if (strcmp(arg, "-")) {
+		r = dm_get_device(ti, arg, dm_table_get_mode(ti->table),
+				  &mc->meta_dev);
+		if (r) {
+			ti->error = "Cannot open metadata device";
+			goto bad;
+		}
+		r = -EINVAL;
+		if (mc->meta_dev->bdev->bd_dev == mc->leg[LEG_SOURCE]->bdev->bd_dev ||
+		    mc->meta_dev->bdev->bd_dev == mc->leg[LEG_DEST]->bdev->bd_dev) {
+			ti->error = "The metadata device is one of the legs";
+			goto bad;
+		}
 	}
 	r = migrate_parse_region_size(dm_shift_arg(&as), &shift, &ti->error);
 	if (r)
@@ -739,6 +1050,13 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = migrate_parse_features(&as, &features, &ti->error);
 	if (r)
 		goto bad;
+	r = -EINVAL;
+	if (!mc->meta_dev && (features.fresh || features.pair_id)) {
+		ti->error = "fresh and pair_id need a metadata device";
+		goto bad;
+	}
+	if (features.pair_id)
+		strscpy(mc->pair_id, features.pair_id, sizeof(mc->pair_id));
 
 	r = -EINVAL;
 	if (bdev_nr_sectors(mc->leg[LEG_SOURCE]->bdev) < ti->len) {
@@ -756,6 +1074,11 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (!mc->map) {
 		ti->error = "Cannot allocate region map";
 		goto bad;
+	}
+	if (mc->meta_dev) {
+		r = open_metadata(mc, features.fresh);
+		if (r)
+			goto bad;
 	}
 	r = bioset_init(&mc->bs, MIGRATE_MIN_IOS, 0, 0);
 	if (r) {
@@ -817,6 +1140,7 @@ static void wait_for_copies(struct migrate_c *mc)
 	wait_event(mc->jobs_drained, copies_drained(mc));
 	flush_workqueue(mc->wq);
 	cancel_delayed_work_sync(&mc->waker);
+	cancel_delayed_work_sync(&mc->commit_tick);
 }
 
 static void migrate_dtr(struct dm_target *ti)
@@ -857,11 +1181,30 @@ static void migrate_presuspend_undo(struct dm_target *ti)
 	wake_worker(mc);
 }
 
+/*
+ * Leave a clean record: with no I/O in flight every region leaves the
+ * write-intent window, and a commit (after flushing both legs) sets its bit.
+ */
+static void commit_clean(struct migrate_c *mc)
+{
+	struct window_entry *ent;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	list_for_each_entry(ent, &mc->window_lru, lru)
+		ent->leaving = true;
+	mc->commit_wanted = true;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	commit_metadata(mc);
+}
+
 static void migrate_postsuspend(struct dm_target *ti)
 {
 	struct migrate_c *mc = ti->private;
 
 	wait_for_copies(mc);
+	if (mc->md && !test_bit(MC_METADATA_FAILED, &mc->flags))
+		commit_clean(mc);
 }
 
 static void migrate_resume(struct dm_target *ti)
@@ -869,6 +1212,9 @@ static void migrate_resume(struct dm_target *ti)
 	struct migrate_c *mc = ti->private;
 
 	set_suspended(mc, false);
+	if (mc->md)
+		queue_delayed_work(mc->wq, &mc->commit_tick,
+				   MIGRATE_COMMIT_PERIOD);
 	wake_worker(mc);
 }
 
@@ -878,15 +1224,19 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 	unsigned int sz = *out;
 	bool paused = test_bit(MC_PAUSED, &mc->flags);
 	u64 rate = READ_ONCE(mc->rate);
+	unsigned int nr = (paused ? 1 : 0) + (rate ? 2 : 0) +
+			  (mc->pair_id[0] ? 2 : 0);
 
-	DMEMIT("%s %s - %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
-	       1U << mc->geo.shift);
-	if (paused || rate)
-		DMEMIT(" %u", (paused ? 1 : 0) + (rate ? 2 : 0));
+	DMEMIT("%s %s %s %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
+	       mc->meta_dev ? mc->meta_dev->name : "-", 1U << mc->geo.shift);
+	if (nr)
+		DMEMIT(" %u", nr);
 	if (paused)
 		DMEMIT(" paused");
 	if (rate)
 		DMEMIT(" rate %llu", rate);
+	if (mc->pair_id[0])
+		DMEMIT(" pair_id %s", mc->pair_id);
 	*out = sz;
 }
 
@@ -920,13 +1270,15 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 							   mc->copier_since));
 		spin_unlock_irqrestore(&mc->lock, flags);
 
-		DMEMIT("%s %llu/%llu %u %llu %llu %llu %u %s %s %lld %lld -",
+		DMEMIT("%s %llu/%llu %u %llu %llu %llu %u %s %s %lld %lld %s",
 		       migrate_state_name(state), in_sync, total,
 		       1U << mc->geo.shift, READ_ONCE(mc->rate), bytes,
 		       div_u64(copier_ns, NSEC_PER_MSEC), copying,
 		       leg_health(mc, LEG_SOURCE), leg_health(mc, LEG_DEST),
 		       (s64)atomic64_read(&mc->errors[LEG_SOURCE]),
-		       (s64)atomic64_read(&mc->errors[LEG_DEST]));
+		       (s64)atomic64_read(&mc->errors[LEG_DEST]),
+		       !mc->md ? "-" :
+		       test_bit(MC_METADATA_FAILED, &mc->flags) ? "failed" : "ok");
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(mc, result, maxlen, &sz);
@@ -980,6 +1332,7 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 	return 0;
 }
 
+/* The metadata device takes no part in the volume's I/O limits. */
 static int migrate_iterate_devices(struct dm_target *ti,
 				   iterate_devices_callout_fn fn, void *data)
 {

@@ -53,10 +53,12 @@ static void parse_region_size_test(struct kunit *test)
 struct features_case {
 	const char *name;
 	unsigned int argc;
-	const char *argv[6];
+	const char *argv[8];
 	int ret;
 	bool paused;
 	u64 rate;
+	bool fresh;
+	const char *pair_id;
 };
 
 static const struct features_case features_cases[] = {
@@ -65,7 +67,18 @@ static const struct features_case features_cases[] = {
 	{ "paused", 2, { "1", "paused" }, 0, true, 0 },
 	{ "rate", 3, { "2", "rate", "1048576" }, 0, false, 1048576 },
 	{ "both", 4, { "3", "rate", "0", "PAUSED" }, 0, true, 0 },
-	{ "count too large", 5, { "4", "paused", "rate", "1", "x" }, -EINVAL },
+	{ "all", 7, { "6", "fresh", "pair_id", "ab12", "paused", "rate", "9" },
+	  0, true, 9, true, "ab12" },
+	{ "pair_id", 3, { "2", "pair_id", "0123456789abcdef" }, 0, false, 0,
+	  false, "0123456789abcdef" },
+	{ "count too large", 8,
+	  { "7", "paused", "rate", "1", "fresh", "pair_id", "a", "x" }, -EINVAL },
+	{ "pair_id missing value", 2, { "1", "pair_id" }, -EINVAL },
+	{ "pair_id too long", 3, { "2", "pair_id",
+	  "0123456789012345678901234567890123456789012345678901234567890123" },
+	  -EINVAL },
+	{ "pair_id repeated", 5, { "4", "pair_id", "a", "pair_id", "b" }, -EINVAL },
+	{ "fresh repeated", 3, { "2", "fresh", "fresh" }, -EINVAL },
 	{ "count beyond args", 2, { "2", "paused" }, -EINVAL },
 	{ "not a count", 1, { "x" }, -EINVAL },
 	{ "unknown", 2, { "1", "fast" }, -EINVAL },
@@ -99,6 +112,11 @@ static void parse_features_test(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, f.paused, c->paused);
 	KUNIT_EXPECT_EQ(test, f.rate, c->rate);
+	KUNIT_EXPECT_EQ(test, f.fresh, c->fresh);
+	if (c->pair_id)
+		KUNIT_EXPECT_STREQ(test, f.pair_id, c->pair_id);
+	else
+		KUNIT_EXPECT_NULL(test, f.pair_id);
 }
 
 struct message_case {

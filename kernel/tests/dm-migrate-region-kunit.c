@@ -3,6 +3,7 @@
  * KUnit tests of the migrate target's region geometry and in-sync map.
  */
 #include <kunit/test.h>
+#include <linux/bitmap.h>
 
 #include "../dm-migrate-region.h"
 
@@ -96,6 +97,31 @@ static void region_map_test_next_unsynced(struct kunit *test)
 	region_map_destroy(map);
 }
 
+static void region_map_test_get_bits(struct kunit *test)
+{
+	struct region_map *map = region_map_create(200);
+	DECLARE_BITMAP(bits, 128);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	region_map_mark_in_sync(map, 63);
+	region_map_mark_in_sync(map, 64);
+	region_map_mark_in_sync(map, 130);
+	region_map_mark_in_sync(map, 199);
+
+	bitmap_zero(bits, 128);
+	region_map_get_bits(map, 64, 128, bits);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(bits, 128), 2);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, bits));
+	KUNIT_EXPECT_TRUE(test, test_bit(66, bits));
+
+	/* The last, partial block: nothing past the last region. */
+	bitmap_zero(bits, 128);
+	region_map_get_bits(map, 192, 128, bits);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(bits, 128), 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(7, bits));
+	region_map_destroy(map);
+}
+
 static void region_map_test_bad_sizes(struct kunit *test)
 {
 	KUNIT_EXPECT_NULL(test, region_map_create(0));
@@ -106,6 +132,7 @@ static struct kunit_case region_test_cases[] = {
 	KUNIT_CASE_PARAM(region_geometry_test, geometry_gen_params),
 	KUNIT_CASE(region_map_test_mark),
 	KUNIT_CASE(region_map_test_next_unsynced),
+	KUNIT_CASE(region_map_test_get_bits),
 	KUNIT_CASE(region_map_test_bad_sizes),
 	{}
 };

@@ -18,7 +18,7 @@ tools=(
 )
 modules=(
 	virtio_pci virtio_blk dm-mod dm-flakey dm-delay
-	dm-log-writes dm-mirror dm-raid dm-zero nbd loop brd
+	dm-log-writes dm-mirror dm-raid dm-zero dm-bufio libcrc32c nbd loop brd
 )
 
 # The key: this script, the guest helpers, the kernel's module tree and
@@ -75,6 +75,7 @@ cp "$moddir"/modules.order "$moddir"/modules.builtin* "$root$moddir/" 2>/dev/nul
 depmod -b "$root" "$kver"
 
 mkdir -p "$cache"
+rm -f "$cache/base-$kver-"*.cpio.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
 mv "$out.tmp" "$out"
 echo "$out"

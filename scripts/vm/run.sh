@@ -70,6 +70,7 @@ trap cleanup EXIT
 mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib" \
 	"$stage/lib/modules/$kver/extra"
 cp "$ko" "$stage/lib/modules/$kver/extra/"
+modinfo -F depends "$ko" | tr ',' ' ' > "$stage/etc/dmm-module-deps"
 cp -r "$top/tools" "$stage/dmm/"
 [ -x "$top/userspace/build/dmmigrate" ] && cp "$top/userspace/build/dmmigrate" "$stage/usr/local/sbin/"
 cp -P "$top"/userspace/build/libdmmigrate.so* "$stage/usr/local/lib/" 2>/dev/null || true

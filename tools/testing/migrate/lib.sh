@@ -92,7 +92,7 @@ majmin() {
 }
 
 load_migrate() {
-	insmod "/lib/modules/$KVER/extra/dm-migrate.ko"
+	modprobe dm-migrate
 }
 
 unload_migrate() {

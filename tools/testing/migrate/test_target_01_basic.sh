@@ -37,7 +37,7 @@ bad_table "unknown feature" "Unknown or repeated" "0 $len migrate $src $dst - 10
 bad_table "feature count beyond args" "Invalid number of feature" "0 $len migrate $src $dst - 1024 3 rate 5" || bad=$((bad + 1))
 bad_table "bad rate" "Invalid rate" "0 $len migrate $src $dst - 1024 2 rate fast" || bad=$((bad + 1))
 bad_table "target longer than source" "smaller than the target" "0 $((len + 8)) migrate $src $dst - 1024" || bad=$((bad + 1))
-bad_table "metadata device" "Metadata devices are not supported" "0 $len migrate $src $dst $dst 1024" || bad=$((bad + 1))
+bad_table "metadata device is a leg" "metadata device is one of the legs" "0 $len migrate $src $dst $dst 1024" || bad=$((bad + 1))
 ktap_check "10 bad table lines refused with their messages, nothing left behind" [ "$bad" -eq 0 ]
 
 # Data written through a paused target lands on the source and reads back.
