@@ -14,6 +14,9 @@
 #     -t SECONDS       timeout (default 600)
 #     -m MIB           guest memory (default 1536)
 #     -l NAME          log name (default: the command's first word)
+#     -K               the VM is killed from outside (a crash test): being
+#                      killed counts as success if the console is clean;
+#                      qemu's pid is in <workdir>/<name>.pid
 #
 # Exit status 0 only if the command exited 0, the VM ended by itself and the
 # console is free of oops, BUG, WARN, lockdep, KASAN and hung-task reports.
@@ -28,8 +31,9 @@ workdir=
 timeout=600
 mem=1536
 name=
+expect_kill=
 
-while getopts "k:d:w:t:m:l:" opt; do
+while getopts "k:d:w:t:m:l:K" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
 	d) disks+=("$OPTARG") ;;
@@ -37,6 +41,7 @@ while getopts "k:d:w:t:m:l:" opt; do
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	l) name=$OPTARG ;;
+	K) expect_kill=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -104,7 +109,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$console" -serial "file:$ktap" \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$workdir/$name.pid" \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init" \
 	"${drive_args[@]}"
@@ -117,13 +122,15 @@ tail_pid=
 verdict=
 case $qemu_rc in
 33) ;;
+137) [ -n "$expect_kill" ] || verdict="qemu was killed" ;;
 124|137) verdict="timeout after ${timeout}s" ;;
 0) verdict="the VM stopped without reporting (kernel panic?)" ;;
 *) [ $qemu_rc -ge 65 ] && verdict="test exited $(( (qemu_rc - 65) / 2 ))" ||
 	verdict="qemu exited $qemu_rc" ;;
 esac
 exit_line=$(tr -d '\r' < "$ktap" | grep -a '^DMM-EXIT:' | tail -n 1 || true)
-[ -z "$verdict" ] && [ "$exit_line" != "DMM-EXIT: 0" ] && verdict="no exit report"
+[ -z "$verdict" ] && [ -z "$expect_kill" ] && [ "$exit_line" != "DMM-EXIT: 0" ] &&
+	verdict="no exit report"
 
 # Anything the kernel says went wrong fails the run, whatever the test said.
 bad=$(grep -a -n -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|possible (circular|recursive) locking|lockdep|INFO: task .* blocked for more than|KASAN|UBSAN|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Call Trace' "$console" | head -n 5 || true)

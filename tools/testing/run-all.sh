@@ -6,7 +6,8 @@
 #   vm     each tools/testing/migrate/test_*.sh in qemu on 6.1 and 6.12
 # A case counts once: passed, failed or skipped (never skipped as passed).
 # The last line is "N passed, N failed"; the exit status is non-zero on any
-# failure. DMM_KERNELS, DMM_TESTS and DMM_SKIP_KUNIT narrow a run by hand.
+# failure. DMM_KERNELS, DMM_TESTS, DMM_HOST_TESTS and DMM_SKIP_KUNIT narrow a
+# run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -120,6 +121,14 @@ for k in $kernels; do
 			grep '^# ' "$logdir/$name-$kver.out" | tail -n 12 | sed 's/^/#   /'
 		fi
 		rm -f "$logdir"/vm/*.img
+	done
+	# Tests that drive several VM boots themselves (crash tests) run here.
+	for t in ${DMM_HOST_TESTS-$(ls tools/testing/migrate/host_*.sh)}; do
+		name=$(basename "$t" .sh)
+		echo "# vm $kver: $name (host-driven)"
+		"$t" "$kver" > "$logdir/$name-$kver.ktap" 2>&1
+		count_ktap "vm $k/$name" "$logdir/$name-$kver.ktap" "" \
+			"$(planned_of "$logdir/$name-$kver.ktap")"
 	done
 done
 

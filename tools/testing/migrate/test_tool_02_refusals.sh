@@ -43,7 +43,7 @@ tool_ok create vol "$src" || die "cannot create the volume"
 # The data stays clear of the first MiB, where signatures live.
 dd if=/tmp/data of=/dev/mapper/vol bs=1M seek=4 oflag=direct conv=fsync 2> /dev/null ||
 	die "cannot write to the volume"
-data=$(sum_mib /tmp/data 4)
+data=$(sha256sum < /tmp/data | cut -d" " -f1)
 
 # An idle volume and bad destinations.
 wipefs -q -a "$dst"
@@ -82,8 +82,8 @@ refused "start: destination opened exclusively, even with --force (5)" 5 "$dst i
 	start vol "$dst" --force
 swapoff "$dst"
 
-refused "start: --metadata, which the target lacks (9)" 9 "cannot load the new table of vol" \
-	start vol "$dst" --force --metadata "$small"
+refused "start: metadata device is the destination (1)" 1 "the metadata device $dst is the destination" \
+	start vol "$dst" --force --metadata "$dst"
 
 # Bad usage and unknown volumes.
 refused "unknown command (1)" 1 "unknown command 'migrate'" migrate vol "$dst"
