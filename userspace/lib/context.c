@@ -33,6 +33,11 @@ const char *dmm_last_error(const struct dmm_ctx *ctx)
 	return ctx->err;
 }
 
+int dmm_already_done(const struct dmm_ctx *ctx)
+{
+	return ctx->already_done;
+}
+
 void dmm__log(struct dmm_ctx *ctx, enum dmm_log_level level,
 	      const char *fmt, ...)
 {

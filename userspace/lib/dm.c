@@ -257,6 +257,8 @@ static int read_info(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
 	dev->minor = info.minor;
 	dev->event_nr = info.event_nr;
 	dev->open_count = info.open_count;
+	dev->suspended = info.suspended;
+	dev->inactive_table = info.inactive_table;
 	return DMM_OK;
 }
 
@@ -411,6 +413,30 @@ int dmm__dm_remove(struct dmm_ctx *ctx, const char *name)
 	struct dm_req req = {
 		.type = DM_DEVICE_REMOVE,
 		.what = "remove",
+		.name = name,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+/* Resume @name; with a table loaded, this completes a table swap. */
+int dmm__dm_resume(struct dmm_ctx *ctx, const char *name)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_RESUME,
+		.what = "resume",
+		.name = name,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+/* Drop the table loaded on @name but not resumed. */
+int dmm__dm_clear(struct dmm_ctx *ctx, const char *name)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_CLEAR,
+		.what = "clear the loaded table of",
 		.name = name,
 	};
 

@@ -27,6 +27,7 @@ struct dmm_ctx {
 	/* Last error libdevmapper logged, for the message we report. */
 	char dm_err[DMM_ERR_LEN / 2];
 	bool target_checked;
+	bool already_done;	/* the last command found its work done */
 	unsigned int lock_wait_ms;	/* how long to wait for a busy volume */
 };
 
@@ -85,6 +86,8 @@ int dmm__parse_table(const char *params, struct dmm_status *st);
 /* dm.c: one task per call, all errors reported through ctx. */
 struct dmm__dm_dev {
 	bool exists;
+	bool suspended;
+	bool inactive_table;	/* a table loaded, not yet resumed */
 	char uuid[130];
 	unsigned int major, minor;
 	uint32_t event_nr;
@@ -108,6 +111,8 @@ int dmm__dm_create(struct dmm_ctx *ctx, const char *name, uint64_t len,
 int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
 		 const char *type, const char *params, unsigned int *pause_ms);
 int dmm__dm_remove(struct dmm_ctx *ctx, const char *name);
+int dmm__dm_resume(struct dmm_ctx *ctx, const char *name);
+int dmm__dm_clear(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg);
 int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
 		       uint32_t event_nr);
@@ -128,6 +133,90 @@ int dmm__probe_signature(struct dmm_ctx *ctx, const char *path);
 
 /* lock.c */
 int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd);
+int dmm__trylock(struct dmm_ctx *ctx, const char *name, int *fd);
 void dmm__unlock(int fd);
+
+/* record.c: the metadata device's superblock magic and the tool record. */
+#define DMM_MD_BLOCK		4096
+#define DMM_MD_BITS_PER_BLOCK	32640ULL	/* regions per bitmap block */
+#define DMM_SB_MAGIC		0x4d4749524d4d4444ULL	/* "DDMMRIGM" */
+#define DMM_RECORD_MAGIC	0x4c4f4f544d4d4444ULL	/* "DDMMTOOL" */
+#define DMM_SB_PAIR_ID		56	/* offset of pair_id in block 0 */
+#define DMM_PAIR_ID_LEN		64
+#define DMM_ID_LEN		256
+
+enum {
+	DMM_REC_NONE = 0,	/* no migration */
+	DMM_REC_MIGRATING = 1,
+	DMM_REC_CONFIRMING = 2,
+	DMM_REC_ABORTING = 3,
+};
+
+struct dmm__record {
+	uint32_t state;		/* DMM_REC_* */
+	uint32_t region_sectors;
+	uint64_t target_sectors;
+	uint64_t rate;
+	char name[128];
+	char source_id[DMM_ID_LEN];
+	char dest_id[DMM_ID_LEN];
+	char metadata_id[DMM_ID_LEN];
+};
+
+enum { DMM__REC_NONE, DMM__REC_VALID, DMM__REC_CORRUPT };
+
+/* What blocks 0 and 1 of a metadata device hold. */
+struct dmm__md_head {
+	bool sb_magic;		/* block 0 is the kernel's superblock */
+	bool sb_zero;		/* block 0 is all zero */
+	char pair_id[DMM_PAIR_ID_LEN];
+	int rec_kind;		/* DMM__REC_* */
+	struct dmm__record rec;
+};
+
+uint32_t dmm__crc32c(const void *buf, size_t len);
+uint64_t dmm__get_le64(const unsigned char *p);
+void dmm__record_encode(const struct dmm__record *rec, unsigned char *blk);
+int dmm__record_decode(const unsigned char *blk, struct dmm__record *rec);
+int dmm__md_read(struct dmm_ctx *ctx, const char *path,
+		 struct dmm__md_head *head);
+int dmm__record_write(struct dmm_ctx *ctx, const char *path,
+		      const struct dmm__record *rec);
+int dmm__record_set_state(struct dmm_ctx *ctx, const char *path,
+			  const char *name, uint32_t state);
+int dmm__md_zero_superblock(struct dmm_ctx *ctx, const char *path);
+const char *dmm__record_state_name(uint32_t state);
+uint64_t dmm__md_blocks(uint64_t len_sectors, uint64_t region_sectors);
+void dmm__pair_id(const struct dmm__record *rec, char *buf, size_t len);
+
+/* identity.c: names of devices that survive reboots and renumbering. */
+int dmm__identity(struct dmm_ctx *ctx, dev_t dev, const char *path,
+		  char *buf, size_t len);
+int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
+
+/* volume.c */
+int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
+		     struct dmm_status *st);
+
+/* recover.c: the step being taken, in /run/dmmigrate/NAME.state. */
+struct dmm__step {
+	char step[16];		/* start, confirm, abort */
+	char source[32];	/* major:minor */
+	char dest[32];
+	char metadata[32];	/* "" without a metadata device */
+};
+
+int dmm__step_write(struct dmm_ctx *ctx, const char *name,
+		    const struct dmm__step *step);
+void dmm__step_clear(const char *name);
+int dmm__step_finish(struct dmm_ctx *ctx, const char *name,
+		     const struct dmm__step *step, bool *done);
+int dmm__repair(struct dmm_ctx *ctx, const char *name,
+		const char **finished);
+
+/* validate.c */
+int dmm__check_metadata(struct dmm_ctx *ctx, const char *metadata,
+			const char *source, const char *dest,
+			uint64_t len_sectors, uint64_t region_sectors);
 
 #endif /* DMM_INTERNAL_H */

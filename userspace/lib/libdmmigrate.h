@@ -57,6 +57,8 @@ enum dmm_log_level {
 /* dmm_start() flags */
 #define DMM_START_FORCE		(1U << 0)	/* ignore signatures on DEST */
 #define DMM_START_PAUSED	(1U << 1)	/* load the table paused */
+#define DMM_START_FRESH_METADATA (1U << 2)	/* overwrite the metadata of
+						   another migration */
 
 /* dmm_confirm() flags */
 #define DMM_CONFIRM_WIPE_SOURCE	(1U << 0)	/* wipe the old source */
@@ -105,6 +107,14 @@ int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
 /*
  * Start copying volume @name to @dest. @metadata may be NULL, @rate is in
  * bytes per second (0: unlimited). Validates @dest first.
+ *
+ * With a @metadata device the migration survives crashes and reboots:
+ * the devices must have stable identities (serial, wwid, dm uuid, loop
+ * file), and the device must be free, apart from the legs and hold at
+ * least 2 + ceil(regions / 32640) blocks of 4 KiB. It is refused with
+ * DMM_EBUSY if it holds another migration or other data, unless @flags
+ * has DMM_START_FRESH_METADATA. A device whose record says its migration
+ * has finished is reused (formatted afresh) without it.
  */
 int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	      const char *metadata, uint64_t region_bytes, uint64_t rate,
@@ -168,6 +178,28 @@ int dmm_for_each_volume(struct dmm_ctx *ctx, dmm_volume_fn fn, void *data);
 typedef int (*dmm_progress_fn)(const struct dmm_status *st, void *data);
 int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
 	     void *data);
+
+/*
+ * True after a dmm_start(), dmm_confirm() or dmm_abort() that returned 0
+ * without doing anything because an interrupted earlier call had already
+ * done it (or, for dmm_start(), the volume migrates to @dest already).
+ */
+int dmm_already_done(const struct dmm_ctx *ctx);
+
+/*
+ * After a reboot: find the metadata devices whose record holds a
+ * migration (of volume @name, or of any volume if NULL) and bring each
+ * volume back: migrating again (resuming from the target's bitmap), or,
+ * for an interrupted confirm or abort, as a linear volume on the
+ * destination or source. A volume that exists is only repaired. @fn (may
+ * be NULL) is called per volume with the result and what was done (or the
+ * error message). Returns 0 or the first error; DMM_ENODEV when a device
+ * is missing, or when @name is given and no record of it is found.
+ */
+typedef void (*dmm_activate_fn)(const char *name, int result,
+				const char *what, void *data);
+int dmm_activate(struct dmm_ctx *ctx, const char *name, dmm_activate_fn fn,
+		 void *data);
 
 /* Wipe every filesystem, RAID and partition table signature on @device. */
 int dmm_wipe_signatures(struct dmm_ctx *ctx, const char *device,

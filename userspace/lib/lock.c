@@ -53,6 +53,18 @@ int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd)
 	return DMM_OK;
 }
 
+/* Lock without waiting: DMM_EBUSY at once if another dmmigrate holds it. */
+int dmm__trylock(struct dmm_ctx *ctx, const char *name, int *fd)
+{
+	unsigned int wait = ctx->lock_wait_ms;
+	int r;
+
+	ctx->lock_wait_ms = 0;
+	r = dmm__lock(ctx, name, fd);
+	ctx->lock_wait_ms = wait;
+	return r;
+}
+
 void dmm__unlock(int fd)
 {
 	close(fd);

@@ -13,7 +13,7 @@
 #include "internal.h"
 
 #define STATUS_FIELDS	12
-#define TABLE_FIELDS	(4 + 1 + 3)	/* devices, region, #features, 3 */
+#define TABLE_FIELDS	(4 + 1 + 8)	/* devices, region, #features, 8 */
 
 static const char *const state_names[] = {
 	[DMM_STATE_IDLE] = "idle",

@@ -252,3 +252,53 @@ int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
 		r = dmm__probe_signature(ctx, dest);
 	return r;
 }
+
+/*
+ * Is @metadata fit to hold the metadata of a migration of @len_sectors
+ * from @source to @dest: a block device apart from both legs, unused,
+ * with room for the superblock, the tool record and the bitmap.
+ */
+int dmm__check_metadata(struct dmm_ctx *ctx, const char *metadata,
+			const char *source, const char *dest,
+			uint64_t len_sectors, uint64_t region_sectors)
+{
+	struct stack s = { .count = 0 };
+	uint64_t bytes, need;
+	dev_t mdev, sdev, ddev;
+	char b1[32], b2[32];
+	unsigned int lbs;
+	int r;
+
+	r = dmm__blkdev(ctx, metadata, &mdev) ?:
+	    dmm__blkdev(ctx, source, &sdev) ?:
+	    dmm__blkdev(ctx, dest, &ddev);
+	if (r)
+		return r;
+	if (mdev == sdev || mdev == ddev)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"the metadata device %s is the %s of the migration; give a separate small device",
+				metadata, mdev == sdev ? "source" : "destination");
+	stack_add(&s, sdev, 0);
+	stack_add(&s, ddev, 0);
+	if (devs_overlap(mdev, &s))
+		return dmm__err(ctx, DMM_EUSAGE,
+				"the metadata device %s overlaps a leg of the migration (a partition, parent or stacked device of it); give a device that shares no blocks with them",
+				metadata);
+	r = dmm__check_unused(ctx, metadata, mdev) ?:
+	    dmm__dev_size(ctx, metadata, &bytes, &lbs);
+	if (r)
+		return r;
+	if (lbs > DMM_MD_BLOCK)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"the metadata device %s has %u-byte logical blocks; give one with at most %u-byte blocks",
+				metadata, lbs, DMM_MD_BLOCK);
+	need = dmm__md_blocks(len_sectors, region_sectors) * DMM_MD_BLOCK;
+	if (bytes < need) {
+		dmm__format_bytes(b1, sizeof(b1), bytes);
+		dmm__format_bytes(b2, sizeof(b2), need);
+		return dmm__err(ctx, DMM_EUSAGE,
+				"the metadata device %s is too small (%s, this migration needs %s); give a larger device or a larger --region-size",
+				metadata, b1, b2);
+	}
+	return DMM_OK;
+}

@@ -5,10 +5,12 @@
  * afresh, so of two racing commands the second sees what the first did.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -74,8 +76,8 @@ out_status:
 	return r;
 }
 
-static int volume_read(struct dmm_ctx *ctx, const char *name,
-		       struct dmm_status *st)
+int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
+		     struct dmm_status *st)
 {
 	struct dmm__dm_dev dev;
 	int r, tries;
@@ -101,19 +103,43 @@ static int volume_read(struct dmm_ctx *ctx, const char *name,
 			"volume %s changed while it was read; retry", name);
 }
 
-/* Lock @name and read its state; on success the caller must unlock. */
+/*
+ * Lock @name, finish what an interrupted dmmigrate left half done and read
+ * its state; on success the caller must unlock. @finished (may be NULL):
+ * see dmm__repair().
+ */
 static int volume_lock(struct dmm_ctx *ctx, const char *name,
-		       struct dmm_status *st, int *lock)
+		       struct dmm_status *st, int *lock, const char **finished)
 {
 	int r;
 
+	ctx->already_done = false;
 	r = dmm__check_name(ctx, name) ?: dmm__lock(ctx, name, lock);
 	if (r)
 		return r;
-	r = volume_read(ctx, name, st);
+	r = dmm__repair(ctx, name, finished) ?:
+	    dmm__volume_read(ctx, name, st);
 	if (r)
 		dmm__unlock(*lock);
 	return r;
+}
+
+/*
+ * Settle the step just taken (see dmm__step_finish()). If even that
+ * fails the state file stays, and the next command on the volume
+ * settles it.
+ */
+static void finish_step(struct dmm_ctx *ctx, const char *name,
+			const struct dmm__step *step, bool *done)
+{
+	char err[DMM_ERR_LEN];
+
+	strcpy(err, ctx->err);
+	if (dmm__step_finish(ctx, name, step, done))
+		dmm__log(ctx, DMM_LOG_ERROR,
+			 "warning: %s; the next dmmigrate command on %s finishes it",
+			 ctx->err, name);
+	strcpy(ctx->err, err);
 }
 
 static int not_migrating(struct dmm_ctx *ctx, const char *name,
@@ -182,7 +208,7 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 	struct dmm_status st;
 	int r, lock;
 
-	r = volume_lock(ctx, name, &st, &lock);
+	r = volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
 	if (st.state != DMM_STATE_IDLE)
@@ -195,21 +221,108 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 	return r;
 }
 
-/* The metadata device must be free and apart from both legs. */
-static int check_metadata(struct dmm_ctx *ctx, const char *metadata,
-			  const char *dest, dev_t *dev)
+/*
+ * Check @metadata for a migration of volume @st to @dest and fill @rec,
+ * the record to write: identities of the three devices, region, length,
+ * rate. @fresh gets whether the target must format the device.
+ */
+static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
+			    const char *vol, const char *dest, dev_t ddev,
+			    const char *metadata, uint64_t region_sectors,
+			    uint64_t rate, unsigned int flags,
+			    struct dmm__record *rec, bool *fresh)
 {
-	dev_t ddev;
+	struct dmm__md_head head;
+	char pair[DMM_PAIR_ID_LEN];
+	dev_t sdev, mdev;
 	int r;
 
-	r = dmm__blkdev(ctx, metadata, dev) ?: dmm__blkdev(ctx, dest, &ddev);
+	memset(rec, 0, sizeof(*rec));
+	r = dmm__check_metadata(ctx, metadata, vol, dest, st->len_sectors,
+				region_sectors) ?:
+	    dmm__blkdev(ctx, metadata, &mdev);
 	if (r)
 		return r;
-	if (*dev == ddev)
-		return dmm__err(ctx, DMM_EUSAGE,
-				"the metadata device %s is the destination; give a separate small device",
+	if (dmm__parse_dev(st->source, &sdev))
+		return dmm__err(ctx, DMM_ENODEV,
+				"the source %s of %s has gone; check the devices with lsblk",
+				st->source, st->name);
+	r = dmm__identity(ctx, sdev, st->source, rec->source_id,
+			  sizeof(rec->source_id)) ?:
+	    dmm__identity(ctx, ddev, dest, rec->dest_id, sizeof(rec->dest_id)) ?:
+	    dmm__identity(ctx, mdev, metadata, rec->metadata_id,
+			  sizeof(rec->metadata_id)) ?:
+	    dmm__md_read(ctx, metadata, &head);
+	if (r)
+		return r;
+	rec->state = DMM_REC_MIGRATING;
+	rec->region_sectors = region_sectors;
+	rec->target_sectors = st->len_sectors;
+	rec->rate = rate;
+	snprintf(rec->name, sizeof(rec->name), "%s", st->name);
+	dmm__pair_id(rec, pair, sizeof(pair));
+
+	*fresh = flags & DMM_START_FRESH_METADATA;
+	if (*fresh)
+		return DMM_OK;
+	if (head.rec_kind == DMM__REC_VALID &&
+	    head.rec.state != DMM_REC_NONE &&
+	    (strcmp(head.rec.name, rec->name) ||
+	     strcmp(head.rec.source_id, rec->source_id) ||
+	     strcmp(head.rec.dest_id, rec->dest_id)))
+		return dmm__err(ctx, DMM_EBUSY,
+				"metadata device %s holds another migration (volume %s, %s, to %s); give another device, or --fresh-metadata to overwrite it",
+				metadata, head.rec.name,
+				dmm__record_state_name(head.rec.state),
+				head.rec.dest_id);
+	/* The record of a finished migration: the device is free again. */
+	if (head.rec_kind == DMM__REC_VALID &&
+	    head.rec.state == DMM_REC_NONE) {
+		*fresh = true;
+		return DMM_OK;
+	}
+	if (head.sb_magic && strcmp(head.pair_id, pair))
+		return dmm__err(ctx, DMM_EBUSY,
+				"metadata device %s holds the metadata of another migration (pair %s); give another device, or --fresh-metadata to overwrite it",
+				metadata, head.pair_id);
+	if (!head.sb_magic && !head.sb_zero)
+		return dmm__err(ctx, DMM_EBUSY,
+				"metadata device %s holds other data; give a zeroed device, or --fresh-metadata to overwrite it",
 				metadata);
-	return dmm__check_unused(ctx, metadata, *dev);
+	return DMM_OK;
+}
+
+/* "N paused rate R pair_id P fresh", the feature args, into @buf. */
+static void start_features(char *buf, size_t len, unsigned int flags,
+			   uint64_t rate, const char *pair, bool fresh)
+{
+	char args[160] = "";
+	unsigned int n = 0;
+	size_t l;
+
+	if (flags & DMM_START_PAUSED) {
+		strcat(args, " paused");
+		n++;
+	}
+	if (rate) {
+		l = strlen(args);
+		snprintf(args + l, sizeof(args) - l, " rate %llu",
+			 (unsigned long long)rate);
+		n += 2;
+	}
+	if (pair) {
+		l = strlen(args);
+		snprintf(args + l, sizeof(args) - l, " pair_id %s", pair);
+		n += 2;
+	}
+	if (fresh) {
+		strcat(args, " fresh");
+		n++;
+	}
+	if (n)
+		snprintf(buf, len, " %u%s", n, args);
+	else
+		buf[0] = '\0';
 }
 
 int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
@@ -217,16 +330,29 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	      unsigned int flags)
 {
 	char vol[sizeof("/dev/mapper/") + DMM_NAME_MAX], meta[32] = "-";
-	char params[TABLE_LEN], features[64] = "";
+	char params[TABLE_LEN], features[192], pair[DMM_PAIR_ID_LEN];
+	struct dmm__step step = { .step = "start" };
+	struct dmm__record rec;
 	struct dmm_status st;
+	bool fresh = false, done;
 	dev_t ddev, mdev, sdev;
 	int r, lock;
 
 	r = dmm__check_region(ctx, region_bytes) ?:
-	    volume_lock(ctx, name, &st, &lock);
+	    volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
+	r = dmm__blkdev(ctx, dest, &ddev);
+	if (r)
+		goto out;
 	if (st.state != DMM_STATE_IDLE) {
+		snprintf(step.dest, sizeof(step.dest), "%u:%u", major(ddev),
+			 minor(ddev));
+		/* A re-run of a start that was done: nothing to do. */
+		if (!strcmp(st.dest, step.dest)) {
+			ctx->already_done = true;
+			goto out;
+		}
 		r = dmm__err(ctx, DMM_ESTATE,
 			     "volume %s is already migrating (%s); wait, confirm or abort it first",
 			     name, dmm_state_name(st.state));
@@ -234,8 +360,7 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	}
 
 	/* Validation walks the volume's stack; name its own leg plainly. */
-	r = dmm__blkdev(ctx, dest, &ddev);
-	if (!r && !dmm__parse_dev(st.source, &sdev) && sdev == ddev)
+	if (!dmm__parse_dev(st.source, &sdev) && sdev == ddev)
 		r = dmm__err(ctx, DMM_EUSAGE,
 			     "%s is the source of volume %s; give a different destination",
 			     dest, name);
@@ -245,26 +370,42 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 		    dmm_validate_destination(ctx, vol, dest, region_bytes,
 					     flags);
 	if (!r && metadata)
-		r = check_metadata(ctx, metadata, dest, &mdev);
-	if (!r && metadata)
-		snprintf(meta, sizeof(meta), "%u:%u", major(mdev), minor(mdev));
+		r = prepare_metadata(ctx, &st, vol, dest, ddev, metadata,
+				     region_bytes >> SECTOR_SHIFT, rate, flags,
+				     &rec, &fresh) ?:
+		    dmm__blkdev(ctx, metadata, &mdev);
 	if (r)
 		goto out;
-
-	if ((flags & DMM_START_PAUSED) && rate)
-		snprintf(features, sizeof(features), " 3 paused rate %llu",
-			 (unsigned long long)rate);
-	else if (flags & DMM_START_PAUSED)
-		snprintf(features, sizeof(features), " 1 paused");
-	else if (rate)
-		snprintf(features, sizeof(features), " 2 rate %llu",
-			 (unsigned long long)rate);
+	if (metadata) {
+		snprintf(meta, sizeof(meta), "%u:%u", major(mdev), minor(mdev));
+		dmm__pair_id(&rec, pair, sizeof(pair));
+	}
+	start_features(features, sizeof(features), flags, rate,
+		       metadata ? pair : NULL, fresh);
 	snprintf(params, sizeof(params), "%s %u:%u %s %llu%s", st.source,
 		 major(ddev), minor(ddev), meta,
 		 (unsigned long long)region_bytes >> SECTOR_SHIFT, features);
+
+	/* From here on a crash or a kill is finished by the next command. */
+	snprintf(step.source, sizeof(step.source), "%s", st.source);
+	snprintf(step.dest, sizeof(step.dest), "%u:%u", major(ddev),
+		 minor(ddev));
+	snprintf(step.metadata, sizeof(step.metadata), "%s",
+		 metadata ? meta : "");
+	r = dmm__step_write(ctx, name, &step);
+	/* Zeroed, the superblock is formatted even by a resume after a crash. */
+	if (!r && fresh)
+		r = dmm__md_zero_superblock(ctx, metadata);
+	if (!r && metadata)
+		r = dmm__record_write(ctx, metadata, &rec);
+	if (r) {
+		dmm__step_clear(name);
+		goto out;
+	}
 	dmm__log(ctx, DMM_LOG_INFO, "%s: 0 %llu %s %s", name,
 		 (unsigned long long)st.len_sectors, DMM_TARGET, params);
 	r = dmm__dm_swap(ctx, name, st.len_sectors, DMM_TARGET, params, NULL);
+	finish_step(ctx, name, &step, &done);
 out:
 	dmm__unlock(lock);
 	return r;
@@ -280,16 +421,139 @@ static int swap_to_linear(struct dmm_ctx *ctx, const struct dmm_status *st,
 			    pause_ms);
 }
 
+/*
+ * The record of the migration of @st, to be set to @state before its
+ * confirm or abort: the one on its metadata device, or one made afresh.
+ */
+static int read_record(struct dmm_ctx *ctx, const struct dmm_status *st,
+		       const char *meta, struct dmm__record *rec)
+{
+	struct dmm__md_head head;
+	dev_t sdev, ddev, mdev;
+	int r;
+
+	r = dmm__md_read(ctx, meta, &head);
+	if (r)
+		return r;
+	if (head.rec_kind == DMM__REC_VALID && !strcmp(head.rec.name, st->name)) {
+		*rec = head.rec;
+		return DMM_OK;
+	}
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->name, sizeof(rec->name), "%s", st->name);
+	rec->region_sectors = st->region_sectors;
+	rec->target_sectors = st->len_sectors;
+	rec->rate = st->rate;
+	dmm__parse_dev(st->source, &sdev);
+	dmm__parse_dev(st->dest, &ddev);
+	dmm__parse_dev(st->metadata, &mdev);
+	return dmm__identity(ctx, sdev, st->source, rec->source_id,
+			     sizeof(rec->source_id)) ?:
+	       dmm__identity(ctx, ddev, st->dest, rec->dest_id,
+			     sizeof(rec->dest_id)) ?:
+	       dmm__identity(ctx, mdev, st->metadata, rec->metadata_id,
+			     sizeof(rec->metadata_id));
+}
+
+/* Make what the destination holds durable: its cache may hold copies. */
+static int flush_dest(struct dmm_ctx *ctx, const struct dmm_status *st)
+{
+	char path[256];
+	int fd, r;
+
+	r = leg_path(ctx, st->dest, path, sizeof(path));
+	if (r)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd)) {
+		r = dmm__err(ctx, DMM_ELEG,
+			     "cannot flush the destination %s of %s: %s; check it, or abort the migration with 'dmmigrate abort %s'",
+			     path, st->name, strerror(errno), st->name);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	return DMM_OK;
+}
+
+/*
+ * Swap @st to a linear table on @leg (confirm: the destination, abort:
+ * the source), recording the step first in the state file and in the
+ * record, whose state becomes @state, so that a crash or a kill at any
+ * moment is finished by the next dmmigrate. @must_record: fail if the
+ * record cannot be written (confirm); abort goes on without it.
+ */
+static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
+		    const char *what, const char *leg, uint32_t state,
+		    bool must_record, unsigned int *pause_ms)
+{
+	struct dmm__step step = { .step = "" };
+	char meta[256] = "";
+	struct dmm__record rec;
+	bool done;
+	int r;
+
+	snprintf(step.step, sizeof(step.step), "%s", what);
+	snprintf(step.source, sizeof(step.source), "%s", st->source);
+	snprintf(step.dest, sizeof(step.dest), "%s", st->dest);
+	snprintf(step.metadata, sizeof(step.metadata), "%s", st->metadata);
+	if (st->metadata[0]) {
+		r = leg_path(ctx, st->metadata, meta, sizeof(meta)) ?:
+		    read_record(ctx, st, meta, &rec);
+		if (r && must_record)
+			return r;
+		if (r) {
+			dmm__log(ctx, DMM_LOG_ERROR,
+				 "warning: %s; going on without the record: a crash now may resume the migration after the reboot",
+				 ctx->err);
+			meta[0] = '\0';
+			step.metadata[0] = '\0';
+		}
+	}
+	r = dmm__step_write(ctx, st->name, &step);
+	if (r)
+		return r;
+	if (meta[0]) {
+		rec.state = state;
+		r = dmm__record_write(ctx, meta, &rec);
+		if (r && must_record) {
+			dmm__step_clear(st->name);
+			return r;
+		}
+		if (r) {
+			dmm__log(ctx, DMM_LOG_ERROR,
+				 "warning: %s; going on without the record: a crash now may resume the migration after the reboot",
+				 ctx->err);
+			step.metadata[0] = '\0';
+			r = dmm__step_write(ctx, st->name, &step);
+			if (r)
+				return r;
+		}
+	}
+	r = swap_to_linear(ctx, st, leg, pause_ms);
+	finish_step(ctx, st->name, &step, &done);
+	return r;
+}
+
 int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 		unsigned int *pause_ms)
 {
+	const char *finished;
 	char source[256];
 	struct dmm_status st;
 	int r, lock;
 
-	r = volume_lock(ctx, name, &st, &lock);
+	r = volume_lock(ctx, name, &st, &lock, &finished);
 	if (r)
 		return r;
+	if (st.state == DMM_STATE_IDLE && finished &&
+	    !strcmp(finished, "confirm")) {
+		ctx->already_done = true;
+		if (pause_ms)
+			*pause_ms = 0;
+		goto out;
+	}
 	if (st.state == DMM_STATE_IDLE)
 		r = not_migrating(ctx, name, "confirm");
 	else if (st.dest_health != DMM_HEALTH_OK)
@@ -303,27 +567,43 @@ int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 			     dmm_status_percent(&st), name);
 	else if (flags & DMM_CONFIRM_WIPE_SOURCE)
 		r = leg_path(ctx, st.source, source, sizeof(source));
+	/*
+	 * After a crash the record alone decides: once it says confirming,
+	 * the destination is used, so what it holds must be on its media.
+	 */
+	if (!r && st.metadata[0])
+		r = flush_dest(ctx, &st);
 	if (!r)
-		r = swap_to_linear(ctx, &st, st.dest, pause_ms);
+		r = cut_over(ctx, &st, "confirm", st.dest, DMM_REC_CONFIRMING,
+			     true, pause_ms);
 	/* Now on the destination alone: the old source is free to wipe. */
 	if (!r && (flags & DMM_CONFIRM_WIPE_SOURCE))
 		r = dmm_wipe_signatures(ctx, source, NULL);
+out:
 	dmm__unlock(lock);
 	return r;
 }
 
 int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms)
 {
+	const char *finished;
 	struct dmm_status st;
 	int r, lock;
 
-	r = volume_lock(ctx, name, &st, &lock);
+	r = volume_lock(ctx, name, &st, &lock, &finished);
 	if (r)
 		return r;
-	if (st.state == DMM_STATE_IDLE)
+	if (st.state == DMM_STATE_IDLE && finished &&
+	    !strcmp(finished, "abort")) {
+		ctx->already_done = true;
+		if (pause_ms)
+			*pause_ms = 0;
+	} else if (st.state == DMM_STATE_IDLE) {
 		r = not_migrating(ctx, name, "abort");
-	else
-		r = swap_to_linear(ctx, &st, st.source, pause_ms);
+	} else {
+		r = cut_over(ctx, &st, "abort", st.source, DMM_REC_ABORTING,
+			     false, pause_ms);
+	}
 	dmm__unlock(lock);
 	return r;
 }
@@ -334,7 +614,7 @@ static int send_message(struct dmm_ctx *ctx, const char *name, const char *msg,
 	struct dmm_status st;
 	int r, lock;
 
-	r = volume_lock(ctx, name, &st, &lock);
+	r = volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
 	if (st.state == DMM_STATE_IDLE)
@@ -366,12 +646,22 @@ int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate)
 int dmm_status_get(struct dmm_ctx *ctx, const char *name,
 		   struct dmm_status **st)
 {
-	int r;
+	int r, lock;
 
 	*st = malloc(sizeof(**st));
 	if (!*st)
 		return dmm__enomem(ctx);
-	r = volume_read(ctx, name, *st);
+	/*
+	 * Repair what a killed dmmigrate left, unless one is at work on the
+	 * volume (or it is udev, run from a swap that holds the lock).
+	 */
+	r = dmm__check_name(ctx, name);
+	if (!r && !dmm__trylock(ctx, name, &lock)) {
+		r = dmm__repair(ctx, name, NULL);
+		dmm__unlock(lock);
+	}
+	if (!r)
+		r = dmm__volume_read(ctx, name, *st);
 	if (r) {
 		free(*st);
 		*st = NULL;
@@ -429,7 +719,7 @@ int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
 
 	for (;;) {
 		/* The event number is read first, so no event is missed. */
-		r = volume_read(ctx, name, &st);
+		r = dmm__volume_read(ctx, name, &st);
 		if (r)
 			return r;
 		r = wait_result(ctx, &st);

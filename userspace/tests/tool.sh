@@ -78,6 +78,14 @@ expect "start: --rate needs a value" 1 "'--rate' needs a value" \
 expect "pause: --force not valid" 1 "not valid for pause" pause vol0 --force
 expect "status: unknown option" 1 "unknown option '--bogus'" status --bogus
 expect "status: --watch needs NAME" 1 "--watch needs a NAME" status --watch
+expect "start: --fresh-metadata needs --metadata" 1 \
+	"--fresh-metadata needs --metadata DEV" start vol0 /dev/null --fresh-metadata
+expect "confirm: --fresh-metadata not valid" 1 "not valid for confirm" \
+	confirm vol0 --fresh-metadata
+expect "activate: two names" 1 "usage: dmmigrate activate \\[NAME\\]" \
+	activate a b
+expect "activate: bad name" 1 "invalid volume name 'a/b'" activate a/b
+expect "--help lists activate" 0 "activate \\[NAME\\]" --help
 expect "status: --watch with --json" 1 "--watch needs a NAME and no --json" \
 	status vol0 --watch --json
 expect "wait: bad timeout"	1 "invalid timeout 'soon'" wait vol0 --timeout soon

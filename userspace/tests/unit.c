@@ -151,6 +151,9 @@ static void test_table(void)
 	check(!dmm__parse_table("8:0 8:16 7:3 8", &st) &&
 	      !strcmp(st.metadata, "7:3") && st.region_sectors == 8,
 	      "table: with metadata, no features parses");
+	check(!dmm__parse_table("253:1 254:16 7:3 1024 5 paused rate 1 pair_id 0123456789abcdef",
+				&st) && !strcmp(st.metadata, "7:3"),
+	      "table: with metadata and pair_id parses");
 	check(dmm__parse_table("253:1 254:16 - 1024 3 rate 1", &st) == -EINVAL,
 	      "table: wrong feature count refused");
 	check(dmm__parse_table("/dev/sda 254:16 - 1024", &st) == -EINVAL,
@@ -279,6 +282,63 @@ static void test_name(struct dmm_ctx *ctx)
 	check(dmm__check_name(ctx, "") == DMM_EUSAGE, "name: empty refused");
 }
 
+static void test_record(void)
+{
+	struct dmm__record rec = {
+		.state = DMM_REC_CONFIRMING,
+		.region_sectors = 1024,
+		.target_sectors = 2097152,
+		.rate = 10485760,
+		.name = "vol0",
+		.source_id = "virtio-src0",
+		.dest_id = "wwid-naa.5000c500a1b2c3d4",
+		.metadata_id = "loop-/var/tmp/meta.img",
+	}, out;
+	static unsigned char blk[DMM_MD_BLOCK];
+	char pair[DMM_PAIR_ID_LEN];
+
+	check(dmm__crc32c("123456789", 9) == 0xe3069283,
+	      "crc32c(\"123456789\") = 0xe3069283");
+	check(dmm__crc32c("", 0) == 0, "crc32c of nothing = 0");
+
+	dmm__record_encode(&rec, blk);
+	check(dmm__get_le64(blk + 8) == 0x4c4f4f544d4d4444ULL &&
+	      !memcmp(blk + 8, "DDMMTOOL", 8) && blk[4] == 1 && blk[16] == 2 &&
+	      !strcmp((char *)blk + 40, "vol0") &&
+	      !strcmp((char *)blk + 168, "virtio-src0") &&
+	      !strcmp((char *)blk + 424, rec.dest_id) &&
+	      !strcmp((char *)blk + 680, rec.metadata_id),
+	      "record: fields at their documented offsets");
+	check(dmm__record_decode(blk, &out) == DMM__REC_VALID &&
+	      !memcmp(&rec, &out, sizeof(rec)), "record: roundtrip");
+	blk[300] ^= 0x40;
+	check(dmm__record_decode(blk, &out) == DMM__REC_CORRUPT,
+	      "record: a flipped byte fails the checksum");
+	blk[300] ^= 0x40;
+	blk[0] ^= 1;
+	check(dmm__record_decode(blk, &out) == DMM__REC_CORRUPT,
+	      "record: a wrong checksum is refused");
+	memset(blk, 0, sizeof(blk));
+	check(dmm__record_decode(blk, &out) == DMM__REC_NONE,
+	      "record: zeros are no record");
+
+	rec.state = 7;
+	dmm__record_encode(&rec, blk);
+	check(dmm__record_decode(blk, &out) == DMM__REC_VALID &&
+	      out.state == DMM_REC_NONE, "record: unknown state = no migration");
+
+	/* 1 GiB in 512 KiB regions: 2048 regions, 1 bitmap block. */
+	check(dmm__md_blocks(2097152, 1024) == 3 &&
+	      dmm__md_blocks(32640ULL * 8, 8) == 3 &&
+	      dmm__md_blocks(32641ULL * 8, 8) == 4 &&
+	      dmm__md_blocks(1, 8) == 3,
+	      "metadata blocks = 2 + ceil(regions / 32640)");
+	dmm__pair_id(&rec, pair, sizeof(pair));
+	check(strlen(pair) == 16 &&
+	      strspn(pair, "0123456789abcdef") == 16,
+	      "pair_id: 16 hex digits (%s)", pair);
+}
+
 int main(void)
 {
 	struct dmm_ctx *ctx;
@@ -293,6 +353,7 @@ int main(void)
 	test_json();
 	test_name(ctx);
 	test_lock(ctx);
+	test_record();
 	dmm_ctx_free(ctx);
 	printf("1..%d\n", test_nr);
 	return failures ? 1 : 0;

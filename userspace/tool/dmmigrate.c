@@ -34,6 +34,7 @@ enum {
 	OPT_RATE	= 1 << 8,
 	OPT_TIMEOUT	= 1 << 9,
 	OPT_EXPORT	= 1 << 10,
+	OPT_FRESH	= 1 << 11,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +49,7 @@ static const struct option long_options[] = {
 	{ "rate",		required_argument,	NULL, OPT_RATE },
 	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
 	{ "export",		no_argument,		NULL, OPT_EXPORT },
+	{ "fresh-metadata",	no_argument,		NULL, OPT_FRESH },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -193,13 +195,21 @@ static int cmd_start(struct dmm_ctx *ctx, char **args,
 		     const struct options *o)
 {
 	unsigned int flags = 0;
+	int r;
 
+	if ((o->set & OPT_FRESH) && !o->metadata)
+		return usage_error("--fresh-metadata needs --metadata DEV");
 	if (o->set & OPT_FORCE)
 		flags |= DMM_START_FORCE;
 	if (o->set & OPT_PAUSED)
 		flags |= DMM_START_PAUSED;
-	return fail(ctx, dmm_start(ctx, args[0], args[1], o->metadata,
-				   o->region_bytes, o->rate, flags));
+	if (o->set & OPT_FRESH)
+		flags |= DMM_START_FRESH_METADATA;
+	r = dmm_start(ctx, args[0], args[1], o->metadata, o->region_bytes,
+		      o->rate, flags);
+	if (!r && dmm_already_done(ctx))
+		printf("%s: already migrating to %s\n", args[0], args[1]);
+	return fail(ctx, r);
 }
 
 struct status_walk {
@@ -272,7 +282,10 @@ static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 		r = wait_volume(ctx, args[0], 0, false);
 	if (!r)
 		r = dmm_confirm(ctx, args[0], flags, &pause_ms);
-	if (!r)
+	if (!r && dmm_already_done(ctx))
+		printf("%s: already confirmed, now on the destination\n",
+		       args[0]);
+	else if (!r)
 		printf("%s: confirmed, now on the destination (I/O paused %u ms)\n",
 		       args[0], pause_ms);
 	return fail(ctx, r);
@@ -286,7 +299,9 @@ static int cmd_abort(struct dmm_ctx *ctx, char **args,
 
 	(void)o;
 	r = dmm_abort(ctx, args[0], &pause_ms);
-	if (!r)
+	if (!r && dmm_already_done(ctx))
+		printf("%s: already aborted, back on the source\n", args[0]);
+	else if (!r)
 		printf("%s: aborted, back on the source (I/O paused %u ms)\n",
 		       args[0], pause_ms);
 	return fail(ctx, r);
@@ -348,12 +363,38 @@ static int cmd_remove(struct dmm_ctx *ctx, char **args,
 	return fail(ctx, dmm_remove(ctx, args[0]));
 }
 
+static void print_activated(const char *name, int result, const char *what,
+			    void *data)
+{
+	unsigned int *count = data;
+
+	(*count)++;
+	if (result)
+		printf("%s: not activated: %s\n", name, what);
+	else
+		printf("%s: %s\n", name, what);
+}
+
+static int cmd_activate(struct dmm_ctx *ctx, char **args,
+			const struct options *o)
+{
+	unsigned int count = 0;
+	int r;
+
+	(void)o;
+	r = dmm_activate(ctx, args[0], print_activated, &count);
+	if (!r && !count)
+		printf("no migration to activate\n");
+	return fail(ctx, r);
+}
+
 static const struct command commands[] = {
 	{ "create", cmd_create, 2, 2, 0, "NAME DEVICE",
 	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate" },
 	{ "start", cmd_start, 2, 2,
-	  OPT_METADATA | OPT_REGION | OPT_RATE | OPT_FORCE | OPT_PAUSED,
-	  "NAME DEST [--metadata DEV] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
+	  OPT_METADATA | OPT_FRESH | OPT_REGION | OPT_RATE | OPT_FORCE |
+	  OPT_PAUSED,
+	  "NAME DEST [--metadata DEV [--fresh-metadata]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
 	  "start copying volume NAME to DEST" },
 	{ "status", cmd_status, 0, 1, OPT_JSON | OPT_WATCH | OPT_EXPORT,
 	  "[NAME] [--json] [--watch] [--export]",
@@ -369,6 +410,8 @@ static const struct command commands[] = {
 	  "change the copy rate (bytes/s, 0 = unlimited)" },
 	{ "list", cmd_list, 0, 0, 0, "", "list volumes and their state" },
 	{ "remove", cmd_remove, 1, 1, 0, "NAME", "remove an idle volume" },
+	{ "activate", cmd_activate, 0, 1, 0, "[NAME]",
+	  "after a reboot: bring back volumes migrating with --metadata" },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
