@@ -5,6 +5,7 @@
 #   make KDIR=/path/to/build build the module against other headers
 #   make check               every test (host, KUnit on UML, VM on 6.1 and 6.12)
 #   make demo                a live migration under load, in a VM
+#   make bench               benchmarks, results in Documentation/performance.md
 #   make install             module, library, header, tool, udev rules, man page
 
 KVER ?= $(shell uname -r)
@@ -14,7 +15,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check demo deps install clean checkpatch sparse
+.PHONY: all module userspace check demo bench deps install clean checkpatch sparse
 
 all: module userspace
 
@@ -33,6 +34,9 @@ check: deps
 
 demo: deps
 	scripts/demo.sh
+
+bench: deps
+	tools/testing/bench/run.sh
 
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DM_MIGRATE=m INSTALL_MOD_DIR=updates \

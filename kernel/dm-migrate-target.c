@@ -372,7 +372,8 @@ static void window_write_done(struct migrate_c *mc, struct window_entry *ent)
 
 	spin_lock_irqsave(&mc->lock, flags);
 	/* Writes waiting for room in a full window may go on now. */
-	wake = !--ent->inflight && !bio_list_empty(&mc->intent_wait);
+	wake = !--ent->inflight && !bio_list_empty(&mc->intent_wait) &&
+	       list_empty(&mc->window_free);
 	if (wake)
 		__window_make_room(mc);
 	spin_unlock_irqrestore(&mc->lock, flags);

@@ -10,39 +10,8 @@ set -u
 
 helper=$1
 tool=$2
-tmp=$(mktemp -d)
-loops=()
-n=0
-failed=0
+. "$(dirname "$0")/lib.sh"
 vol=dmm-test-$$
-
-cleanup() {
-	for l in "${loops[@]}"; do
-		losetup -d "$l" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-result() {
-	n=$((n + 1))
-	case $1 in
-	ok)	echo "ok $n - $2" ;;
-	skip)	echo "ok $n - $2 # SKIP $3" ;;
-	*)	echo "not ok $n - $2"; echo "# $3"; failed=1 ;;
-	esac
-}
-
-# loop NAME SIZE-MiB [losetup options]: a loop device, in $dev.
-loop() {
-	local img=$tmp/$1.img
-	shift
-	dev=
-	dd if=/dev/zero of="$img" bs=1M count="$1" status=none || return 1
-	shift
-	dev=$(losetup -f --show "$@" "$img") || return 1
-	loops+=("$dev")
-}
 
 vg=()
 if command -v valgrind >/dev/null; then

@@ -8,42 +8,14 @@
 set -u
 
 helper=$1
-tmp=$(mktemp -d)
-loops=()
+. "$(dirname "$0")/lib.sh"
 holder=
-n=0
-failed=0
 
-cleanup() {
+stop_holder() {
 	[ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
 	mountpoint -q "$tmp/mnt" 2>/dev/null && umount "$tmp/mnt"
-	for l in "${loops[@]}"; do
-		losetup -d "$l" 2>/dev/null
-	done
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-
-result() {
-	n=$((n + 1))
-	case $1 in
-	ok)	echo "ok $n - $2" ;;
-	skip)	echo "ok $n - $2 # SKIP $3" ;;
-	*)	echo "not ok $n - $2"; echo "# $3"; failed=1 ;;
-	esac
-}
-
-# loop NAME SIZE [losetup options]: a loop device over a new SIZE MiB
-# file, in $dev (not echoed: a subshell could not record it for cleanup).
-loop() {
-	local img=$tmp/$1.img
-	shift
-	dev=
-	dd if=/dev/zero of="$img" bs=1M count="$1" status=none || return 1
-	shift
-	dev=$(losetup -f --show "$@" "$img") || return 1
-	loops+=("$dev")
-}
+cleanup_extra=stop_holder
 
 # expect NAME CODE PATTERN HELPER-ARGS...: exit code and stderr message.
 expect() {
