@@ -104,17 +104,27 @@ done
 tail -n +1 -f "$ktap" 2>/dev/null | grep --line-buffered -v '^DMM-EXIT:' &
 tail_pid=$!
 
-set +e
-timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
-	-display none -monitor none -no-reboot \
-	-serial "file:$console" -serial "file:$ktap" \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$workdir/$name.pid" \
-	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init" \
-	"${drive_args[@]}"
-qemu_rc=$?
-set -e
+# A boot that dies before the test starts (TCG has been seen to oops in
+# early boot, before any of our code runs) is retried once; its console is
+# kept as <name>.console.boot1.
+for attempt in 1 2; do
+	: > "$console"
+	: > "$ktap"
+	set +e
+	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+		-display none -monitor none -no-reboot \
+		-serial "file:$console" -serial "file:$ktap" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$workdir/$name.pid" \
+		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init" \
+		"${drive_args[@]}"
+	qemu_rc=$?
+	set -e
+	[ -s "$ktap" ] || [ -n "$expect_kill" ] || [ $attempt -eq 2 ] || [ $qemu_rc -eq 33 ] && break
+	echo "# vm: $name: the VM died before the test started (qemu $qemu_rc); booting again"
+	cp "$console" "$console.boot1"
+done
 sleep 0.3
 kill "$tail_pid" 2>/dev/null || true
 tail_pid=

@@ -31,15 +31,16 @@ result() {	# result ok|fail|skip GROUP DESC
 # count_ktap GROUP FILE INDENT PLANNED: count the cases of a KTAP file at
 # one nesting depth; planned cases that never reported count as failed.
 count_ktap() {
-	local group=$1 file=$2 indent=$3 planned=$4 n=0 line desc
+	local group=$1 file=$2 indent=$3 planned=$4 n=0 line desc notok
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		[[ $line =~ ^${indent}(not\ )?ok\ [0-9]+\ (.*)$ ]] || continue
 		n=$((n + 1))
+		notok=${BASH_REMATCH[1]:-}
 		desc=${BASH_REMATCH[2]}
 		if [[ $desc =~ \#\ SKIP ]]; then
 			result skip "$group" "$desc"
-		elif [ -n "${BASH_REMATCH[1]}" ]; then
+		elif [ -n "$notok" ]; then
 			result fail "$group" "$desc"
 		else
 			result ok "$group" "$desc"

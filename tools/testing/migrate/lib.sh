@@ -203,3 +203,40 @@ dm_snapshot() {
 no_dm_devices() {
 	same "dmsetup ls" "$(dmsetup ls)" "No devices found"
 }
+
+# record_state DEV: the state of the dmmigrate tool record in block 1 of the
+# metadata device DEV (1 migrating, 2 confirming, 3 aborting, 0 no
+# migration), or "-" if block 1 holds no record (no DDMMTOOL magic). The
+# checksum is not verified.
+record_state() {
+	local magic
+	magic=$(dd if="$1" bs=4096 skip=1 count=1 iflag=direct 2> /dev/null |
+		dd bs=1 skip=8 count=8 2> /dev/null | tr -d '\0')
+	[ "$magic" = DDMMTOOL ] || { echo -; return 0; }
+	dd if="$1" bs=4096 skip=1 count=1 iflag=direct 2> /dev/null | od -An -tu4 -j16 -N4 | tr -d ' '
+}
+
+# dm_settled NAME: NAME is resumed (ACTIVE) with only a live table, no
+# inactive one waiting.
+dm_settled() {
+	local info
+	info=$(dmsetup info "$1") || return 1
+	# Here-strings: "echo | grep -q" can fail on SIGPIPE under pipefail.
+	grep -q '^State: *ACTIVE$' <<< "$info" &&
+		grep -q '^Tables present: *LIVE$' <<< "$info" && return 0
+	diag "$1 not settled: $(echo "$info" | grep -E '^(State|Tables present):' | tr '\n' ' ')"
+	return 1
+}
+
+# ktap_expect DESC EXPR: one test case, passed when the shell expression
+# EXPR is true; for compound conditions ('[ a ] && [ b ]'), which
+# ktap_check would cut at the first &&.
+ktap_expect() {
+	local desc=$1
+	shift
+	if eval "$*"; then
+		ktap_ok "$desc"
+	else
+		ktap_not_ok "$desc"
+	fi
+}

@@ -59,8 +59,8 @@ for m in "" "frobnicate" "rate" "rate -1" "rate 1 2" "pause now"; do
 	# shellcheck disable=SC2086
 	dmsetup message mig 0 $m 2>/dev/null && badmsg=$((badmsg + 1))
 done
-ktap_check "bad messages refused, table unchanged" \
-	[ "$badmsg" -eq 0 ] && [ "$(dmsetup table mig)" = "$before" ] && [ "$(field mig 1)" = paused ]
+ktap_expect "bad messages refused, table unchanged" \
+	'[ "$badmsg" -eq 0 ] && [ "$(dmsetup table mig)" = "$before" ] && [ "$(field mig 1)" = paused ]'
 
 dmsetup message mig 0 rate 1048576
 ktap_check "rate message shows in status and table" \

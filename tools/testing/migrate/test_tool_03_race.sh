@@ -9,7 +9,7 @@
 # Each round writes fresh data and starts again from wherever the last one
 # left the volume, to the other disk: after a confirm the old source is the
 # new destination.
-# vm: -d a:32M -d b:32M -t 500
+# vm: -d a:32M -d b:32M -t 600
 . "$(dirname "$0")/lib.sh"
 
 rounds=20
