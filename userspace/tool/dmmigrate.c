@@ -147,8 +147,9 @@ static int on_progress(const struct dmm_status *st, void *data)
 	struct timespec now;
 
 	if (w->watch) {
-		if (w->tty)
-			ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+		/* A serial console is a tty of 0 columns: keep the default. */
+		if (w->tty && (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col))
+			ws.ws_col = 80;
 		fputs(w->tty ? "\r" : "", stdout);
 		dmm_status_print_progress(st, stdout, ws.ws_col);
 		fputs(w->tty ? "\033[K" : "\n", stdout);
