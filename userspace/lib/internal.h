@@ -209,6 +209,7 @@ struct dmm__step {
 int dmm__step_write(struct dmm_ctx *ctx, const char *name,
 		    const struct dmm__step *step);
 void dmm__step_clear(const char *name);
+void dmm__done_clear(const char *name);
 int dmm__step_finish(struct dmm_ctx *ctx, const char *name,
 		     const struct dmm__step *step, bool *done);
 int dmm__repair(struct dmm_ctx *ctx, const char *name,

@@ -82,6 +82,60 @@ static int step_read(const char *name, struct dmm__step *step)
 	return 0;
 }
 
+static void done_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/%s.done", name);
+}
+
+/*
+ * A finished confirm or abort leaves "<step> <leg it left the volume on>"
+ * in NAME.done, so that running it again after status settled it, or after
+ * activate finished it at boot, says it is done instead of "not migrating".
+ * Best effort: without it a re-run only reports the state. A new start and
+ * remove drop it.
+ */
+static void done_write(const char *name, const char *step, const char *leg)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
+	FILE *f;
+
+	mkdir(STATE_DIR, 0700);
+	done_path(name, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s %s\n", step, leg);
+	fclose(f);
+}
+
+void dmm__done_clear(const char *name)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
+
+	done_path(name, path, sizeof(path));
+	unlink(path);
+}
+
+/* The confirm or abort that left the idle volume @name on @leg, or NULL. */
+static const char *done_read(const char *name, const char *leg)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16], step[16], on[32];
+	FILE *f;
+	int n;
+
+	done_path(name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	n = fscanf(f, "%15s %31s", step, on);
+	fclose(f);
+	if (n != 2 || strcmp(on, leg))
+		return NULL;
+	if (!strcmp(step, "confirm"))
+		return "confirm";
+	return !strcmp(step, "abort") ? "abort" : NULL;
+}
+
 void dmm__step_clear(const char *name)
 {
 	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
@@ -128,6 +182,9 @@ int dmm__step_finish(struct dmm_ctx *ctx, const char *name,
 	if (r)
 		return r;
 	*done = step_done(step, &st);
+	if (*done && strcmp(step->step, "start"))
+		done_write(name, step->step, !strcmp(step->step, "confirm") ?
+			   step->dest : step->source);
 	if (step->metadata[0]) {
 		if (!strcmp(step->step, "start"))
 			state = *done ? DMM_REC_MIGRATING : DMM_REC_NONE;
@@ -181,8 +238,17 @@ int dmm__repair(struct dmm_ctx *ctx, const char *name, const char **finished)
 		dmm__log(ctx, DMM_LOG_INFO, "%s: dropping a loaded table", name);
 		r = dmm__dm_clear(ctx, name);
 	}
-	if (r || step_read(name, &step))
+	if (r)
 		return r;
+	if (step_read(name, &step)) {
+		struct dmm_status st;
+
+		/* Settled before: by status, or by activate at boot. */
+		if (finished && !dmm__volume_read(ctx, name, &st) &&
+		    st.state == DMM_STATE_IDLE)
+			*finished = done_read(name, st.source);
+		return DMM_OK;
+	}
 	r = dmm__step_finish(ctx, name, &step, &done);
 	if (!r && done && finished)
 		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
@@ -391,6 +457,10 @@ static int activate_new(struct dmm_ctx *ctx, const struct found *f,
 	/* Only once the volume is wholly on one leg is the step over. */
 	if (!r)
 		r = dmm__record_set_state(ctx, meta, rec->name, DMM_REC_NONE);
+	if (!r && rec->state == DMM_REC_CONFIRMING)
+		done_write(rec->name, "confirm", legs->dest);
+	else if (!r)
+		done_write(rec->name, "abort", legs->source);
 	return r;
 }
 

@@ -217,6 +217,8 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 			     name);
 	else
 		r = dmm__dm_remove(ctx, name);
+	if (!r)
+		dmm__done_clear(name);
 	dmm__unlock(lock);
 	return r;
 }
@@ -393,6 +395,8 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	snprintf(step.metadata, sizeof(step.metadata), "%s",
 		 metadata ? meta : "");
 	r = dmm__step_write(ctx, name, &step);
+	if (!r)
+		dmm__done_clear(name);
 	/* Zeroed, the superblock is formatted even by a resume after a crash. */
 	if (!r && fresh)
 		r = dmm__md_zero_superblock(ctx, metadata);

@@ -26,7 +26,8 @@ not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
 failed=0
 
 for round in $(seq "$rounds"); do
-	rm -f "$work"/*.img
+	# Nothing of the last round may be taken for this one.
+	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
 	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:4M -t 300)
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-load -K -- \
 		/dmm/tools/testing/migrate/crash_guest.sh load > "$work/load.out" 2>&1 &

@@ -1,0 +1,101 @@
+#!/bin/bash
+# Guest half of host_crash_02_confirm_abort.sh.
+#
+#   crash_tool_guest.sh run CMD        (first boot: killed by the host)
+#   crash_tool_guest.sh check CMD SUM  (second boot, on the same disks)
+#
+# "run": wrap src as volume vol, fill it with random data and report its
+# sha256, migrate it to dst with a metadata device, wait for sync, then
+# print the crash marker and run "dmmigrate CMD vol" (confirm or abort)
+# once; the host kills qemu at a random moment after the marker.
+#
+# "check": read the tool record the crash left on the metadata device, then
+# run "dmmigrate activate" and check that it followed the record: migrating
+# comes back as the migrate table over src and dst, confirming as linear on
+# dst, aborting as linear on src, and no migration (CMD had completed) as no
+# volume at all. Then run CMD again (after waiting for sync when the
+# migration came back; after creating the volume again over the leg CMD
+# left it on when it had completed): when the crash interrupted CMD, it
+# must exit 0 (doing the rest, or saying it is done); when CMD had completed,
+# exit 6 "not migrating" as for any completed command. The volume must end
+# linear on CMD's leg (dst for confirm, src for abort) with a settled record
+# and read exactly SUM, through the volume and on that leg alone.
+. "$(dirname "$0")/lib.sh"
+
+src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || exit 1
+cmd=$2
+case $cmd in
+confirm) leg=$dst ;;
+abort) leg=$src ;;
+*) echo "crash_tool_guest.sh: confirm or abort, not '$cmd'" >&2; exit 2 ;;
+esac
+
+case $1 in
+run)
+	dmmigrate create vol "$src" || exit 1
+	dd if=/dev/urandom of=/dev/mapper/vol bs=1M oflag=direct conv=fsync 2> /dev/null
+	echo "# sum $(sum_mib /dev/mapper/vol)"
+	dmmigrate start vol "$dst" --metadata "$meta" --rate 16M || exit 1
+	dmmigrate wait vol --timeout 120 || exit 1
+	diag "record before $cmd: $(record_state "$meta")"
+	t0=$(uptime_cs)
+	echo "# crash point: $cmd"
+	dmmigrate "$cmd" vol > /tmp/cmd.out 2>&1
+	echo "# $cmd done: exit $? after $(( ($(uptime_cs) - t0) * 10 )) ms: $(cat /tmp/cmd.out)"
+	# Wait for the host's kill.
+	sleep 600
+	;;
+check)
+	want=$3
+	ktap_plan 3
+	rec=$(record_state "$meta")
+	echo "# record at boot: $rec"
+	tool activate
+	diag "activate: exit $rc: $out${err:+ / $err}"
+	case $rec in
+	1) desc="migrating: the migration resumes"
+	   [ "$rc" -eq 0 ] && same activate "$out" "vol: migration resumed" &&
+		same "table of vol" "$(dmsetup table vol | cut -d' ' -f3-5)" \
+			"migrate $(majmin "$src") $(majmin "$dst")" && dm_settled vol ;;
+	2) desc="confirming: linear on the destination, record settled"
+	   [ "$rc" -eq 0 ] && same activate "$out" "vol: confirm finished, now on the destination" &&
+		linear_on vol "$dst" && dm_settled vol && same record "$(record_state "$meta")" 0 ;;
+	3) desc="aborting: linear on the source, record settled"
+	   [ "$rc" -eq 0 ] && same activate "$out" "vol: abort finished, back on the source" &&
+		linear_on vol "$src" && dm_settled vol && same record "$(record_state "$meta")" 0 ;;
+	0) desc="no migration ($cmd had completed): no volume brought back"
+	   [ "$rc" -eq 0 ] && same activate "$out" "no migration to activate" &&
+		! dmsetup info vol > /dev/null 2>&1 ;;
+	*) desc="a record of the migration on the metadata device (got '$rec')"; false ;;
+	esac
+	ktap_check "activate after the crash, record $desc" [ $? -eq 0 ]
+
+	if [ "$rec" = 0 ]; then
+		# Nothing brings back an idle volume: made again by hand, as
+		# after any reboot, over the leg the completed command left.
+		tool_ok create vol "$leg" || diag "create again over $leg failed"
+	fi
+	if [ "$cmd" = confirm ] && [ "$(field vol 1)" != "" ]; then
+		tool wait vol --timeout 120
+		diag "wait: exit $rc${err:+: $err}"
+	fi
+	tool "$cmd" vol
+	diag "$cmd again: exit $rc: $out${err:+ / $err}"
+	if [ "$rec" = 0 ]; then
+		# Not interrupted: run again, a completed command finds nothing
+		# to do, as without a crash (test_tool_03_race.sh).
+		[ "$rc" -eq 6 ] && same stderr "$err" \
+			"dmmigrate: volume vol is not migrating; nothing to $cmd (see 'dmmigrate status vol')"
+		ktap_check "$cmd, completed before the crash, again: exit 6, not migrating" [ $? -eq 0 ]
+	else
+		ktap_check "$cmd, interrupted by the crash, again exits 0" [ "$rc" -eq 0 ]
+	fi
+
+	linear_on vol "$leg" && dm_settled vol && same "record" "$(record_state "$meta")" 0 &&
+		same "data through vol" "$(sum_mib /dev/mapper/vol)" "$want" &&
+		same "data on $leg alone" "$(sum_mib "$leg")" "$want" &&
+		[ ! -e /run/dmmigrate/vol.state ]
+	ktap_check "linear on the $( [ "$cmd" = confirm ] && echo destination || echo source ), record settled, data as written before the crash" [ $? -eq 0 ]
+	ktap_finish
+	;;
+esac
