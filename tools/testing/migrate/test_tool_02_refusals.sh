@@ -134,13 +134,17 @@ ktap_check "abort with a failed destination: accepted, every write on the source
 dmsetup remove dleg
 want=$(sum_mib /dev/mapper/vol)
 
-# A confirmed migration: nothing left to abort or confirm.
+# A confirmed migration: nothing left to abort.
 wipefs -q -a "$dst"
 tool_ok start vol "$dst" && tool_ok wait vol --timeout 60 && tool_ok confirm vol &&
 	linear_on vol "$dst" && same "volume data" "$(sum_mib /dev/mapper/vol)" "$want"
 ktap_check "start, wait, confirm: on the destination, data equal" [ $? -eq 0 ]
 refused "abort: after confirm (6)" 6 "volume vol is not migrating" abort vol
-refused "confirm: after confirm (6)" 6 "volume vol is not migrating" confirm vol
+# Confirm is idempotent: once more, it says so and changes nothing.
+before=$(dm_snapshot)
+tool_ok confirm vol && echo "$out" | grep -q "already confirmed" &&
+	same "dm devices after" "$(dm_snapshot)" "$before"
+ktap_check "confirm after confirm: exit 0, already confirmed, nothing changed" [ $? -eq 0 ]
 
 tool_ok remove vol && no_dm_devices && unload_migrate
 ktap_check "remove, no dm device left, rmmod" [ $? -eq 0 ]
