@@ -540,6 +540,19 @@ static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
 	return r;
 }
 
+/* Was @step what left the idle volume as it is? Then it is done already. */
+static bool already_finished(struct dmm_ctx *ctx, const struct dmm_status *st,
+			     const char *finished, const char *step,
+			     unsigned int *pause_ms)
+{
+	if (st->state != DMM_STATE_IDLE || !finished || strcmp(finished, step))
+		return false;
+	ctx->already_done = true;
+	if (pause_ms)
+		*pause_ms = 0;
+	return true;
+}
+
 int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 		unsigned int *pause_ms)
 {
@@ -551,13 +564,8 @@ int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	r = volume_lock(ctx, name, &st, &lock, &finished);
 	if (r)
 		return r;
-	if (st.state == DMM_STATE_IDLE && finished &&
-	    !strcmp(finished, "confirm")) {
-		ctx->already_done = true;
-		if (pause_ms)
-			*pause_ms = 0;
+	if (already_finished(ctx, &st, finished, "confirm", pause_ms))
 		goto out;
-	}
 	if (st.state == DMM_STATE_IDLE)
 		r = not_migrating(ctx, name, "confirm");
 	else if (st.dest_health != DMM_HEALTH_OK)
@@ -597,17 +605,13 @@ int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms)
 	r = volume_lock(ctx, name, &st, &lock, &finished);
 	if (r)
 		return r;
-	if (st.state == DMM_STATE_IDLE && finished &&
-	    !strcmp(finished, "abort")) {
-		ctx->already_done = true;
-		if (pause_ms)
-			*pause_ms = 0;
-	} else if (st.state == DMM_STATE_IDLE) {
+	if (already_finished(ctx, &st, finished, "abort", pause_ms))
+		r = DMM_OK;
+	else if (st.state == DMM_STATE_IDLE)
 		r = not_migrating(ctx, name, "abort");
-	} else {
+	else
 		r = cut_over(ctx, &st, "abort", st.source, DMM_REC_ABORTING,
 			     false, pause_ms);
-	}
 	dmm__unlock(lock);
 	return r;
 }
