@@ -43,5 +43,11 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 	echo "A hot set smaller than the write-intent window (256 regions = 128 MiB"
 	echo "here) costs one metadata commit per region entering it; writes spread"
 	echo "over more regions than the window evict and commit continually."
+	echo
+	echo "The metadata device itself is not throttled: the last column is what a"
+	echo "real one must sustain (each commit writes a bitmap block and the"
+	echo "superblock, then flushes), or the region size be raised so that the hot"
+	echo "set fits the window. Reproduce with \`make bench\` (DMM_BENCH_ROUNDS sets"
+	echo "the rounds)."
 } > "$top/Documentation/performance.md"
 cat "$top/Documentation/performance.md"
