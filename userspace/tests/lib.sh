@@ -39,3 +39,26 @@ loop() {
 	dev=$(losetup -f --show "$@" "$img") || return 1
 	loops+=("$dev")
 }
+
+# require_loop NAME SIZE-MiB TOOL...: print the TAP header; unless we are
+# root, the tools exist and a first loop device NAME can be made (in $dev),
+# report every case named in $cases as skipped and end the script.
+require_loop() {
+	local name=$1 size=$2 why= t c
+	shift 2
+	echo "TAP version 13"
+	if [ "$(id -u)" != 0 ]; then
+		why="needs root"
+	else
+		for t in losetup "$@"; do
+			command -v "$t" >/dev/null || why="needs $t"
+		done
+		[ -z "$why" ] && ! loop "$name" "$size" && why="cannot set up loop devices"
+	fi
+	[ -z "$why" ] && return 0
+	for c in "${cases[@]}"; do
+		result skip "$c" "$why"
+	done
+	echo "1..$n"
+	exit 0
+}

@@ -64,23 +64,8 @@ cases=(
 	"activate: a finished migration ignored"
 )
 
-echo "TAP version 13"
-why=
-if [ "$(id -u)" != 0 ]; then
-	why="needs root"
-elif ! command -v losetup >/dev/null || ! command -v sfdisk >/dev/null; then
-	why="needs losetup and sfdisk"
-elif ! loop meta 1; then
-	why="cannot set up loop devices"
-fi
+require_loop meta 1 sfdisk
 meta=$dev
-if [ -n "$why" ]; then
-	for c in "${cases[@]}"; do
-		result skip "$c" "$why"
-	done
-	echo "1..$n"
-	exit 0
-fi
 loop src 4; src=$dev
 loop dst 4; dst=$dev
 dd if=/dev/zero of="$tmp/part.img" bs=1M count=4 status=none

@@ -52,24 +52,8 @@ cases=(
 	"wiped destination accepted"
 )
 
-echo "TAP version 13"
-why=
-if [ "$(id -u)" != 0 ]; then
-	why="needs root"
-elif ! command -v losetup >/dev/null || ! command -v mkfs.ext4 >/dev/null ||
-     ! command -v sfdisk >/dev/null; then
-	why="needs losetup, mkfs.ext4 and sfdisk"
-elif ! loop src 64; then
-	why="cannot set up loop devices"
-fi
+require_loop src 64 mkfs.ext4 sfdisk
 src=$dev
-if [ -n "$why" ]; then
-	for c in "${cases[@]}"; do
-		result skip "$c" "$why"
-	done
-	echo "1..$n"
-	exit 0
-fi
 
 loop blank 64; blank=$dev
 loop ext4 64; ext4=$dev
