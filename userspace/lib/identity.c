@@ -128,6 +128,18 @@ int dmm__identity(struct dmm_ctx *ctx, dev_t dev, const char *path,
 	return DMM_OK;
 }
 
+/* /sys/class/block, every block device; NULL (error set) without sysfs. */
+DIR *dmm__open_block_class(struct dmm_ctx *ctx)
+{
+	DIR *d = opendir("/sys/class/block");
+
+	if (!d)
+		dmm__err(ctx, DMM_ENODEV,
+			 "cannot read /sys/class/block: %s; mount sysfs",
+			 strerror(errno));
+	return d;
+}
+
 int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev)
 {
 	char path[PATH_MAX], dir[PATH_MAX], buf[DMM_ID_LEN], devno[32];
@@ -135,11 +147,9 @@ int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev)
 	bool found = false;
 	DIR *d;
 
-	d = opendir("/sys/class/block");
+	d = dmm__open_block_class(ctx);
 	if (!d)
-		return dmm__err(ctx, DMM_ENODEV,
-				"cannot read /sys/class/block: %s; mount sysfs",
-				strerror(errno));
+		return DMM_ENODEV;
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -4,6 +4,7 @@
 #define DMM_INTERNAL_H
 
 #include <stdbool.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -192,6 +193,7 @@ void dmm__pair_id(const struct dmm__record *rec, char *buf, size_t len);
 /* identity.c: names of devices that survive reboots and renumbering. */
 int dmm__identity(struct dmm_ctx *ctx, dev_t dev, const char *path,
 		  char *buf, size_t len);
+DIR *dmm__open_block_class(struct dmm_ctx *ctx);
 int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
 
 /* volume.c */

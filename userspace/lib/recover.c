@@ -363,11 +363,9 @@ static int scan_records(struct dmm_ctx *ctx, const char *only,
 	int r = DMM_OK;
 	DIR *d;
 
-	d = opendir("/sys/class/block");
+	d = dmm__open_block_class(ctx);
 	if (!d)
-		return dmm__err(ctx, DMM_ENODEV,
-				"cannot read /sys/class/block: %s; mount sysfs",
-				strerror(errno));
+		return DMM_ENODEV;
 	while (!r && (de = readdir(d)))
 		if (de->d_name[0] != '.')
 			r = scan_one(ctx, de->d_name, only, scan);

@@ -31,14 +31,22 @@ static blkid_probe new_probe(int fd)
 	return pr;
 }
 
-static int open_dev(struct dmm_ctx *ctx, const char *path, int flags,
-		    int *fd)
+/* Open @path and a probe over it for signatures and partition tables. */
+static int open_probe(struct dmm_ctx *ctx, const char *path, int flags,
+		      int *fd, blkid_probe *pr)
 {
 	*fd = open(path, flags | O_CLOEXEC);
 	if (*fd < 0)
 		return dmm__err(ctx, dmm__errno_code(errno),
 				"cannot open %s: %s; check the device and run as root",
 				path, strerror(errno));
+	*pr = new_probe(*fd);
+	if (!*pr) {
+		close(*fd);
+		return dmm__err(ctx, DMM_ENOMEM,
+				"cannot probe %s; free some memory and retry",
+				path);
+	}
 	return DMM_OK;
 }
 
@@ -48,16 +56,9 @@ int dmm__probe_signature(struct dmm_ctx *ctx, const char *path)
 	blkid_probe pr;
 	int fd, rc, r;
 
-	r = open_dev(ctx, path, O_RDONLY, &fd);
+	r = open_probe(ctx, path, O_RDONLY, &fd, &pr);
 	if (r)
 		return r;
-	pr = new_probe(fd);
-	if (!pr) {
-		close(fd);
-		return dmm__err(ctx, DMM_ENOMEM,
-				"cannot probe %s; free some memory and retry",
-				path);
-	}
 
 	rc = blkid_do_safeprobe(pr);
 	if (rc == 0) {
@@ -94,16 +95,9 @@ int dmm_wipe_signatures(struct dmm_ctx *ctx, const char *device,
 	blkid_probe pr;
 	int fd, r;
 
-	r = open_dev(ctx, device, O_RDWR | O_EXCL, &fd);
+	r = open_probe(ctx, device, O_RDWR | O_EXCL, &fd, &pr);
 	if (r)
 		return r;
-	pr = new_probe(fd);
-	if (!pr) {
-		close(fd);
-		return dmm__err(ctx, DMM_ENOMEM,
-				"cannot probe %s; free some memory and retry",
-				device);
-	}
 
 	/* As wipefs -a: blkid_do_wipe() makes the next probe look again. */
 	while (blkid_do_probe(pr) == 0) {
