@@ -3,7 +3,10 @@
 #
 #   make                     build dm-migrate.ko and the userspace
 #   make KDIR=/path/to/build build the module against other headers
-#   make check               every test (host, KUnit on UML, VM on 6.1 and 6.12)
+#   make check               every test (host, KUnit on UML, VM on 6.1, 6.12
+#                            and the debug kernel)
+#   make check-failures      the failure matrix, 20 rounds a row, on 6.1 and 6.12
+#   make fuzz                the long fuzzer run on the debug kernel
 #   make demo                a live migration under load, in a VM
 #   make bench               benchmarks, results in Documentation/performance.md
 #   make install             module, library, header, tool, udev rules, man page
@@ -15,7 +18,8 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check demo bench deps install clean checkpatch sparse
+.PHONY: all module userspace check check-failures fuzz demo bench deps install clean \
+	checkpatch sparse
 
 all: module userspace
 
@@ -31,6 +35,14 @@ deps:
 
 check: deps
 	tools/testing/run-all.sh
+
+check-failures: deps
+	DMM_FAILURE_ROUNDS=$${DMM_FAILURE_ROUNDS:-20} DMM_KERNELS="$${DMM_KERNELS:-6.1 6.12}" \
+		DMM_TESTS=tools/testing/migrate/test_tool_05_failures.sh DMM_HOST_TESTS= \
+		DMM_SKIP_KUNIT=1 tools/testing/run-all.sh
+
+fuzz: deps
+	tools/testing/fuzz/run.sh
 
 demo: deps
 	scripts/demo.sh
@@ -52,4 +64,6 @@ sparse:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C userspace clean
+	-$(MAKE) -C tools/testing/fuzz clean
+	-$(MAKE) -C tools/testing/bench clean
 	rm -rf build

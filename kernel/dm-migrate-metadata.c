@@ -50,7 +50,13 @@ struct migrate_metadata {
 	u64 generation;
 	char pair_id[MIGRATE_MD_PAIR_ID_LEN];
 
-	spinlock_t lock;		/* protects dirty */
+	/*
+	 * Protects dirty. Taken under the target's lock, which bio completion
+	 * takes in hard interrupt context, so interrupts are off whenever it
+	 * is held: else an interrupt on a CPU holding it could wait for the
+	 * target's lock held by a CPU waiting for this one.
+	 */
+	spinlock_t lock;
 	unsigned long *dirty;		/* bitmap blocks to write */
 	unsigned long *committing;	/* commit only: blocks being written */
 	unsigned long *bits;		/* commit only: one block's regions */
@@ -301,18 +307,21 @@ void migrate_md_close(struct migrate_metadata *md)
 
 void migrate_md_region_changed(struct migrate_metadata *md, region_t region)
 {
-	spin_lock(&md->lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&md->lock, flags);
 	__set_bit(region / MIGRATE_MD_REGIONS_PER_BLOCK, md->dirty);
-	spin_unlock(&md->lock);
+	spin_unlock_irqrestore(&md->lock, flags);
 }
 
 bool migrate_md_dirty(struct migrate_metadata *md)
 {
+	unsigned long flags;
 	bool dirty;
 
-	spin_lock(&md->lock);
+	spin_lock_irqsave(&md->lock, flags);
 	dirty = !bitmap_empty(md->dirty, md->bitmap_blocks);
-	spin_unlock(&md->lock);
+	spin_unlock_irqrestore(&md->lock, flags);
 	return dirty;
 }
 
@@ -322,10 +331,10 @@ int migrate_md_commit(struct migrate_metadata *md, migrate_md_fill_fn fill,
 	unsigned int block;
 	int r = 0;
 
-	spin_lock(&md->lock);
+	spin_lock_irq(&md->lock);
 	bitmap_copy(md->committing, md->dirty, md->bitmap_blocks);
 	bitmap_zero(md->dirty, md->bitmap_blocks);
-	spin_unlock(&md->lock);
+	spin_unlock_irq(&md->lock);
 
 	for_each_set_bit(block, md->committing, md->bitmap_blocks) {
 		bitmap_zero(md->bits, MIGRATE_MD_REGIONS_PER_BLOCK);
@@ -340,10 +349,10 @@ int migrate_md_commit(struct migrate_metadata *md, migrate_md_fill_fn fill,
 		r = write_sb(md) ?: write_out(md);
 	if (r) {
 		/* Written again at the next commit. */
-		spin_lock(&md->lock);
+		spin_lock_irq(&md->lock);
 		bitmap_or(md->dirty, md->dirty, md->committing,
 			  md->bitmap_blocks);
-		spin_unlock(&md->lock);
+		spin_unlock_irq(&md->lock);
 	}
 	return r;
 }

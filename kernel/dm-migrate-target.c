@@ -184,13 +184,6 @@ static void raise_event(struct migrate_c *mc)
 	schedule_work(&mc->event_work);
 }
 
-static void event_work_fn(struct work_struct *ws)
-{
-	struct migrate_c *mc = container_of(ws, struct migrate_c, event_work);
-
-	dm_table_event(mc->ti->table);
-}
-
 /* Caller holds mc->lock. */
 static enum migrate_state __state(struct migrate_c *mc)
 {
@@ -202,6 +195,27 @@ static enum migrate_state __state(struct migrate_c *mc)
 	};
 
 	return migrate_state_of(&h);
+}
+
+/*
+ * Every state change: a dm event (dmsetup wait, dmmigrate wait) and a change
+ * uevent carrying the new state, which udev rules can act on; the state is
+ * read here, so a burst of changes reports the latest.
+ */
+static void event_work_fn(struct work_struct *ws)
+{
+	struct migrate_c *mc = container_of(ws, struct migrate_c, event_work);
+	struct gendisk *disk = dm_disk(dm_table_get_md(mc->ti->table));
+	char state[32], *envp[] = { state, NULL };
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	snprintf(state, sizeof(state), "DM_MIGRATE_STATE=%s",
+		 migrate_state_name(__state(mc)));
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	dm_table_event(mc->ti->table);
+	kobject_uevent_env(&disk_to_dev(disk)->kobj, KOBJ_CHANGE, envp);
 }
 
 /*

@@ -7,8 +7,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=$1
 out=${2:-$top/build/$kver}
-kdir=/lib/modules/$kver/build
-[ -d "$kdir" ] || kdir=/usr/src/linux-headers-$kver
+# shellcheck source=vm/kernel.sh
+. "$top/scripts/vm/kernel.sh"
+kernel_paths "$kver"
 [ -d "$kdir" ] || { echo "build-module: no headers for $kver" >&2; exit 1; }
 
 mkdir -p "$out/kernel/tests"

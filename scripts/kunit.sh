@@ -16,16 +16,6 @@ key=$( { basename "$src"; gcc --version | head -n 1; cat "$kunitconfig"; } |
 	sha256sum | cut -c1-16)
 build=$cache/kunit-build-$key
 
-# Link the project into the tree; idempotent, and re-pointed at this checkout.
-ln -sfn "$top/kernel" "$src/drivers/md/dm-migrate"
-grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
-	sed -i 's|^endif # MD$|source "drivers/md/dm-migrate/Kconfig"\n\nendif # MD|' \
-		"$src/drivers/md/Kconfig"
-grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
-	{ echo "kunit: cannot hook drivers/md/Kconfig" >&2; exit 1; }
-grep -q 'dm-migrate/' "$src/drivers/md/Makefile" ||
-	echo 'obj-$(CONFIG_DM_MIGRATE) += dm-migrate/' >> "$src/drivers/md/Makefile"
-
 cd "$src"
 # A source file newer than its object is rebuilt; a fresh clone's files are
 # all new, so nothing of an older checkout survives.

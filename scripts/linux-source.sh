@@ -1,9 +1,12 @@
 #!/bin/bash
 # Print the path of an extracted Debian linux-source-6.12 tree (for KUnit,
-# checkpatch), extracting it once under /var/cache/dm-migrate, keyed on the
-# package version. An interrupted extraction is never taken for a tree.
+# checkpatch and the debug kernel), extracting it once under
+# /var/cache/dm-migrate, keyed on the package version, with this checkout's
+# kernel/ linked in as drivers/md/dm-migrate. An interrupted extraction is
+# never taken for a tree.
 set -euo pipefail
 
+top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${DMM_CACHE:-/var/cache/dm-migrate}
 tarball=/usr/src/linux-source-6.12.tar.xz
 [ -f "$tarball" ] || { echo "linux-source: $tarball missing (scripts/deps.sh)" >&2; exit 1; }
@@ -18,4 +21,14 @@ if [ ! -f "$src/.dmm-extracted" ]; then
 	touch "$src.tmp/.dmm-extracted"
 	mv "$src.tmp" "$src"
 fi
+# Link the project into the tree; idempotent, and re-pointed at this checkout.
+ln -sfn "$top/kernel" "$src/drivers/md/dm-migrate"
+grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
+	sed -i 's|^endif # MD$|source "drivers/md/dm-migrate/Kconfig"\n\nendif # MD|' \
+		"$src/drivers/md/Kconfig"
+grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
+	{ echo "linux-source: cannot hook drivers/md/Kconfig" >&2; exit 1; }
+grep -q 'dm-migrate/' "$src/drivers/md/Makefile" ||
+	echo 'obj-$(CONFIG_DM_MIGRATE) += dm-migrate/' >> "$src/drivers/md/Makefile"
+
 echo "$src"

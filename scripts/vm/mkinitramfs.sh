@@ -9,6 +9,10 @@ set -euo pipefail
 kver=$1
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DMM_CACHE:-/var/cache/dm-migrate}/initramfs
+# shellcheck source=kernel.sh
+. "$here/kernel.sh"
+kernel_paths "$kver"
+moddir=$modroot/lib/modules/$kver
 
 tools=(
 	/usr/bin/busybox /usr/bin/bash /usr/sbin/dmsetup /usr/bin/fio
@@ -26,7 +30,7 @@ modules=(
 pkgs=$(for t in "${tools[@]}"; do dpkg -S "$t" 2>/dev/null | cut -d: -f1; done |
 	sort -u | xargs dpkg-query -W -f='${Package}=${Version}\n')
 key=$( { cat "$0" "$here/init" "$here/guest-exit.c"; echo "$kver"; echo "$pkgs";
-	 stat -c '%n %s %Y' "/lib/modules/$kver/modules.dep"; } | sha256sum | cut -c1-16)
+	 stat -c '%n %s %Y' "$moddir/modules.dep"; } | sha256sum | cut -c1-16)
 out=$cache/base-$kver-$key.cpio.gz
 if [ -s "$out" ]; then
 	echo "$out"
@@ -62,16 +66,18 @@ cp /usr/bin/busybox "$root/bin/busybox"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"
 
-# The modules and everything they depend on, from modules.dep.
-moddir=/lib/modules/$kver
+# The modules and everything they depend on, from modules.dep; a kernel
+# without one of them (the debug kernel has no dm-raid) goes without.
 for m in "${modules[@]}"; do
-	modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
-		awk '$1 == "insmod" { print $2 }'
+	modprobe -d "${modroot:-/}" -S "$kver" --show-depends "$m" 2>/dev/null |
+		awk '$1 == "insmod" { print $2 }' || true
 done | sort -u | while read -r ko; do
-	mkdir -p "$root$(dirname "$ko")"
-	cp "$ko" "$root$ko"
+	rel=/lib/modules/${ko#*/lib/modules/}
+	mkdir -p "$root$(dirname "$rel")"
+	cp "$ko" "$root$rel"
 done
-cp "$moddir"/modules.order "$moddir"/modules.builtin* "$root$moddir/" 2>/dev/null || true
+mkdir -p "$root/lib/modules/$kver"
+cp "$moddir"/modules.order "$moddir"/modules.builtin* "$root/lib/modules/$kver/" 2>/dev/null || true
 depmod -b "$root" "$kver"
 
 mkdir -p "$cache"

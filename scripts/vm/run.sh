@@ -6,7 +6,8 @@
 #
 #   run.sh [options] -- COMMAND...
 #     -k KVER          kernel version (default: newest installed cloud kernel);
-#                      "6.1" and "6.12" pick the newest of that series
+#                      "6.1" and "6.12" pick the newest of that series,
+#                      "debug" the debug kernel (scripts/debug-kernel.sh)
 #     -d SERIAL:SIZE[:BPS[:IOPS]]
 #                      a virtio disk with that serial, SIZE bytes (K/M/G),
 #                      optionally throttled; repeatable
@@ -50,6 +51,9 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || { echo "run.sh: no command" >&2; exit 2; }
 
 kver=$("$here/kver.sh" "${kver:-}")
+# shellcheck source=kernel.sh
+. "$here/kernel.sh"
+kernel_paths "$kver"
 [ -n "$name" ] || name=$(basename "$1" .sh)
 name=$name-$kver
 logdir=${workdir:-$top/build/vm}
@@ -66,6 +70,11 @@ ktap=$workdir/$name.ktap
 ko=$("$top/scripts/build-module.sh" "$kver")
 base=$("$here/mkinitramfs.sh" "$kver")
 [ -n "${DMM_NO_USERSPACE:-}" ] || make -s -C "$top/userspace" >&2
+# The test programs the guest scripts call.
+helpers=(tools/testing/fuzz/build/dmm-fuzz tools/testing/bench/build/dmm-swap)
+for h in "${helpers[@]}"; do
+	make -s -C "$top/${h%/build/*}" >&2
+done
 
 # The project's part of the initramfs: uncompressed and first, since a
 # gzip member first stops the kernel's unpacker ("invalid magic").
@@ -78,6 +87,9 @@ cp "$ko" "$stage/lib/modules/$kver/extra/"
 modinfo -F depends "$ko" | tr ',' ' ' > "$stage/etc/dmm-module-deps"
 cp -r "$top/tools" "$stage/dmm/"
 [ -x "$top/userspace/build/dmmigrate" ] && cp "$top/userspace/build/dmmigrate" "$stage/usr/local/sbin/"
+for h in "${helpers[@]}"; do
+	cp "$top/$h" "$stage/usr/local/sbin/"
+done
 cp -P "$top"/userspace/build/libdmmigrate.so* "$stage/usr/local/lib/" 2>/dev/null || true
 printf '%q ' "$@" > "$stage/etc/dmm-run"
 echo "KVER=$kver" > "$stage/etc/dmm-env"
@@ -116,7 +128,7 @@ for attempt in 1 2; do
 		-display none -monitor none -no-reboot \
 		-serial "file:$console" -serial "file:$ktap" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$workdir/$name.pid" \
-		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-kernel "$kimage" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init" \
 		"${drive_args[@]}"
 	qemu_rc=$?
@@ -143,9 +155,29 @@ exit_line=$(tr -d '\r' < "$ktap" | grep -a '^DMM-EXIT:' | tail -n 1 || true)
 	verdict="no exit report"
 
 # Anything the kernel says went wrong fails the run, whatever the test said.
-bad=$(grep -a -n -E 'BUG:|WARNING:|Oops|Kernel panic|general protection fault|possible (circular|recursive) locking|lockdep|INFO: task .* blocked for more than|KASAN|UBSAN|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Call Trace' "$console" | head -n 5 || true)
+# (The kmemleak report, read below, has function names that would match.)
+bad=$(sed '/^DMM-KMEMLEAK-BEGIN/,/^DMM-KMEMLEAK-END/d' "$console" | grep -a -n -E 'BUG:|WARNING:|ODEBUG:|Oops|Kernel panic|general protection fault|possible (circular|recursive) locking|lockdep|INFO: task .* blocked for more than|KASAN|UBSAN|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu.*(stall|detected)|Call Trace' | head -n 5 || true)
 if [ -n "$bad" ]; then
 	verdict="${verdict:+$verdict; }kernel problem in the console: $(echo "$bad" | head -n 1)"
+fi
+# The debug kernel's kmemleak report (scripts/vm/init), one object a line: a
+# leak whose allocation trace runs through the module, or through code no
+# longer loaded (an unloaded module's addresses print bare), fails the run;
+# the kernel's own are noted only.
+leaks=$(sed -n '/^DMM-KMEMLEAK-BEGIN/,/^DMM-KMEMLEAK-END/p' "$console" | tr -d '\r' |
+	awk '/^unreferenced object/ { if (obj != "") print obj; obj = $0; next }
+	     obj != "" && !/^DMM-KMEMLEAK/ { obj = obj " |" $0 }
+	     END { if (obj != "") print obj }')
+if [ -n "$leaks" ]; then
+	ours=$(echo "$leaks" | grep -E 'dm_migrate|\| +0xffffffff[0-9a-f]+( \||$)' || true)
+	echo "# vm: $name: kmemleak: $(echo "$leaks" | wc -l) unreferenced objects, $(echo -n "$ours" | grep -c '^' || true) traced to the module"
+	[ -z "$ours" ] || {
+		verdict="${verdict:+$verdict; }kmemleak: a leak traced to dm-migrate"
+		echo "$ours" | head -n 3 | sed 's/^/# kmemleak: /'
+	}
+elif [ -z "$expect_kill" ] && [[ $kver == *-dmm-debug ]] && [ -n "$exit_line" ] &&
+	! grep -q -a '^DMM-KMEMLEAK-END' "$console"; then
+	verdict="${verdict:+$verdict; }no kmemleak report from the debug kernel"
 fi
 
 if [ -z "$verdict" ]; then

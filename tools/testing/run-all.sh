@@ -3,11 +3,15 @@
 #   host   the userspace unit tests, the module building cleanly for each
 #          kernel, checkpatch and sparse on the kernel sources
 #   kunit  the target's KUnit suites on UML (KASAN, UBSAN, lockdep)
-#   vm     each tools/testing/migrate/test_*.sh in qemu on 6.1 and 6.12
+#   vm     each tools/testing/migrate/test_*.sh in qemu on 6.1, 6.12 and the
+#          debug kernel (KASAN, lockdep, kmemleak: scripts/debug-kernel.sh),
+#          and a short run of the fuzzer (tools/testing/fuzz) on the latter
 # A case counts once: passed, failed or skipped (never skipped as passed).
 # The last line is "N passed, N failed"; the exit status is non-zero on any
 # failure. DMM_KERNELS, DMM_TESTS, DMM_HOST_TESTS and DMM_SKIP_KUNIT narrow a
-# run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2).
+# run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
+# DMM_FAILURE_ROUNDS the failure matrix (default 1 round a row and phase) and
+# DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "300 150").
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +19,7 @@ cd "$top"
 logdir=$top/build/check
 rm -rf "$logdir"
 mkdir -p "$logdir"
-kernels=${DMM_KERNELS:-6.1 6.12}
+kernels=${DMM_KERNELS:-6.1 6.12 debug}
 passed=0
 failed=0
 skipped=0
@@ -100,29 +104,53 @@ else
 	result skip kunit "DMM_SKIP_KUNIT set"
 fi
 
+# vm_test KERNEL KVER SCRIPT [ARGS...]: one guest script in a VM, with the
+# disks and timeout of its "# vm:" line; its KTAP cases and the VM's verdict
+# (exit status, console, kmemleak on the debug kernel) counted.
+vm_test() {
+	local k=$1 kver=$2 t=$3 name vmargs vm_rc ktap verdict	# vm_extra: more run.sh options
+	shift 3
+	name=$(basename "$t" .sh)
+	vmargs=$(sed -n 's/^# vm: //p' "$t")
+	echo "# vm $kver: $name"
+	# shellcheck disable=SC2086
+	scripts/vm/run.sh -k "$kver" -w "$logdir/vm" -l "$name" $vmargs ${vm_extra:-} -- "/dmm/$t" "$@" \
+		> "$logdir/$name-$kver.out" 2>&1
+	vm_rc=$?
+	ktap=$logdir/vm/$name-$kver.ktap
+	[ -f "$ktap" ] && count_ktap "vm $k/$name" "$ktap" "" "$(planned_of "$ktap")"
+	verdict=$(grep '^# vm: .*FAILED' "$logdir/$name-$kver.out" | head -n 1)
+	[ -n "$verdict" ] || verdict="# vm: $(tail -n 1 "$logdir/$name-$kver.out")"
+	if [ $vm_rc -eq 0 ]; then
+		result ok "vm $k/$name" "VM exit and console clean"
+	else
+		result fail "vm $k/$name" "VM: ${verdict#\# vm: }"
+		grep '^# ' "$logdir/$name-$kver.out" | tail -n 12 | sed 's/^/#   /'
+	fi
+	rm -f "$logdir"/vm/*.img
+}
+
+if [[ " $kernels " == *" debug "* ]]; then
+	echo "# debug kernel: a first build takes about 15 minutes"
+	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh
+fi
+
 tests=${DMM_TESTS:-$(ls tools/testing/migrate/test_*.sh)}
 for k in $kernels; do
-	kver=$(scripts/vm/kver.sh "$k")
+	if ! kver=$(scripts/vm/kver.sh "$k" 2> /dev/null); then
+		result fail "vm $k" "no such kernel: none of its tests ran"
+		continue
+	fi
 	for t in $tests; do
-		name=$(basename "$t" .sh)
-		# Each test names its disks and timeout in a "# vm:" line.
-		vmargs=$(sed -n 's/^# vm: //p' "$t")
-		echo "# vm $kver: $name"
-		# shellcheck disable=SC2086
-		scripts/vm/run.sh -k "$kver" -w "$logdir/vm" -l "$name" $vmargs -- "/dmm/$t" \
-			> "$logdir/$name-$kver.out" 2>&1
-		vm_rc=$?
-		ktap=$logdir/vm/$name-$kver.ktap
-		count_ktap "vm $k/$name" "$ktap" "" "$(planned_of "$ktap")"
-		verdict=$(grep '^# vm: ' "$logdir/$name-$kver.out" | head -n 1)
-		if [ $vm_rc -eq 0 ]; then
-			result ok "vm $k/$name" "VM exit and console clean"
-		else
-			result fail "vm $k/$name" "VM: ${verdict#\# vm: }"
-			grep '^# ' "$logdir/$name-$kver.out" | tail -n 12 | sed 's/^/#   /'
-		fi
-		rm -f "$logdir"/vm/*.img
+		case $t in
+		*_failures.sh)	# the failure matrix: DMM_FAILURE_ROUNDS rounds a row
+			vm_extra="-t $((900 + 600 * ${DMM_FAILURE_ROUNDS:-1}))" \
+				vm_test "$k" "$kver" "$t" "${DMM_FAILURE_ROUNDS:-1}" ;;
+		*)	vm_test "$k" "$kver" "$t" ;;
+		esac
 	done
+	[ "$k" = debug ] && [ -z "${DMM_TESTS:-}" ] &&
+		vm_test "$k" "$kver" tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-300 150}
 	# Tests that drive several VM boots themselves (crash tests) run here.
 	for t in ${DMM_HOST_TESTS-$(ls tools/testing/migrate/host_*.sh)}; do
 		name=$(basename "$t" .sh)

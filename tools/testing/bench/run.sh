@@ -10,6 +10,10 @@ out=$top/build/bench
 mkdir -p "$out"
 leg=20971520:500
 
+"$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1800 * rounds)) -l contenders \
+	-d "src:1G:$leg" -d "dst:1G:$leg" \
+	-- /dmm/tools/testing/bench/contenders.sh "$rounds" | tee "$out/contenders.log"
+rm -f "$out"/*.img
 "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t 1800 -l metadata \
 	-d "src:256M:$leg" -d "dst:256M:$leg" -d meta:4M \
 	-- /dmm/tools/testing/bench/metadata_iops.sh "$rounds" | tee "$out/metadata.log"
@@ -17,14 +21,104 @@ rm -f "$out"/*.img
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | median; }
+# med MEASURE CONTENDER FIELD: the median over rounds of a contenders value
+# (FIELD 5 is the first value).
+med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median; }
+maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 {
 	echo "# Performance"
 	echo
 	echo "Measured with \`make bench\` (tools/testing/bench/run.sh): one qemu VM"
 	echo "(TCG, 2 vCPUs) booting $kver, each leg a virtio disk throttled to"
-	echo "20 MiB/s and 500 IOPS, medians of $rounds interleaved rounds of 20 s."
+	echo "20 MiB/s and 500 IOPS, the contenders interleaved within each of"
+	echo "$rounds rounds; medians over the rounds."
 	echo "Absolute numbers are the emulator's; the ratios are the result."
+	echo
+	echo "Reproduce: \`make bench\` (DMM_BENCH_ROUNDS=N for N rounds; the raw"
+	echo "lines are in build/bench/contenders.log and metadata.log)."
+	echo
+	echo "## Copy of an idle 1 GiB volume"
+	echo
+	echo "| contender | MiB/s | of the plain copy | source read per volume byte | destination written per volume byte |"
+	echo "|---|---|---|---|---|"
+	plain=$(med idle_copy plain 5)
+	for c in plain migrate raid1; do
+		v=$(med idle_copy $c 5)
+		echo "| $c | $v | $(ratio "$v" "$plain") | $(med idle_copy $c 6) | $(med idle_copy $c 7) |"
+	done
+	echo
+	echo "## Foreground I/O during the copy"
+	echo
+	echo "fio, 4 KiB random, libaio queue depth 8, 10 s windows from the start of"
+	echo "the copy of the 1 GiB volume (mixed: 70% reads). The copy's speed in the"
+	echo "same window is beside it: a contender that copies slower flatters its"
+	echo "foreground figures."
+	echo
+	echo "| workload | contender | IOPS | of dm-linear | p99 us | copy MiB/s | of its idle copy |"
+	echo "|---|---|---|---|---|---|---|"
+	for rw in randread randwrite randrw; do
+		lin=$(med "fg_$rw" linear 5)
+		for c in migrate raid1 linear; do
+			v=$(med "fg_$rw" $c 5)
+			cp=$(med "fg_$rw" $c 7)
+			idle=$(med idle_copy $c 5)
+			echo "| $rw | $c | $v | $(ratio "$v" "$lin") | $(med "fg_$rw" $c 6) | $([ $c = linear ] && echo - || echo "$cp") | $([ $c = linear ] && echo - || ratio "$cp" "$idle") |"
+		done
+	done
+	echo
+	echo "## Counted work per user write"
+	echo
+	echo "Random 64 KiB writes for 10 s to a 128 MiB volume in sync: bytes written"
+	echo "to each leg per byte the user wrote (/sys/block/*/stat)."
+	echo
+	echo "| contender | source | destination |"
+	echo "|---|---|---|"
+	for c in migrate raid1; do
+		echo "| $c | $(med write_cost $c 5) | $(med write_cost $c 6) |"
+	done
+	echo
+	echo "## Convergence under a sustained write load"
+	echo
+	echo "dm-migrate copying a 128 MiB volume while fio writes random 64 KiB"
+	echo "blocks to it at a fixed rate, a share of one leg's 20 MiB/s."
+	echo
+	echo "| write load | seconds to sync | of the idle copy |"
+	echo "|---|---|---|"
+	idle=$(med converge load0 5)
+	for l in 0 50 90; do
+		v=$(med converge load$l 5)
+		echo "| $l% | $v | $(ratio "$v" "$idle") |"
+	done
+	echo
+	echo "## The cutover pause"
+	echo
+	echo "fio 4 KiB writes at queue depth 1 on a 32 MiB volume in sync while its"
+	echo "table is swapped; the stall is fio's longest completion latency"
+	echo "(it includes one normal write, about 2 ms at 500 IOPS). confirm is"
+	echo "\`dmmigrate confirm\`, swap1 a one-process swap (the new table loaded"
+	echo "before the suspend), swap3 three \`dmsetup\` commands. Suspended is the"
+	echo "time the swapping process measured itself. $((4 * rounds)) swaps each."
+	echo
+	echo "| swap | median stall ms | worst ms | of swap1 | suspended ms (median) |"
+	echo "|---|---|---|---|---|"
+	one=$(med cutover swap1 5)
+	for how in confirm swap1 swap3; do
+		v=$(med cutover $how 5)
+		echo "| $how | $v | $(maxof cutover $how 5) | $(ratio "$v" "$one") | $(med cutover $how 6) |"
+	done
+	echo
+	echo "## In-core memory per TiB"
+	echo
+	echo "A paused 1 TiB volume on dm-zero legs, region 512 KiB (2097152"
+	echo "regions): growth of the kernel's slab and vmalloc use when it is created."
+	echo
+	echo "| target | kB | bytes per region |"
+	echo "|---|---|---|"
+	for c in migrate mirror; do
+		echo "| $c | $(med memory $c 5) | $(med memory $c 6) |"
+	done
 	echo
 	echo "## Write IOPS with and without a metadata device"
 	echo
@@ -47,7 +141,6 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 	echo "The metadata device itself is not throttled: the last column is what a"
 	echo "real one must sustain (each commit writes a bitmap block and the"
 	echo "superblock, then flushes), or the region size be raised so that the hot"
-	echo "set fits the window. Reproduce with \`make bench\` (DMM_BENCH_ROUNDS sets"
-	echo "the rounds)."
+	echo "set fits the window."
 } > "$top/Documentation/performance.md"
 cat "$top/Documentation/performance.md"

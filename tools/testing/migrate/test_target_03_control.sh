@@ -1,19 +1,37 @@
 #!/bin/bash
 # Copy control: the rate limit holds within 10%, pause really freezes the
-# copy, messages raise dm events, suspend drains the copier and resume
-# restarts it, and the device can be removed while copying.
+# copy, messages raise dm events and change uevents carrying the state,
+# suspend drains the copier and resume restarts it, and the device can be
+# removed while copying.
 # vm: -d src:256M -d dst:256M -t 400
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 10
+ktap_plan 12
 
 src=$(disk src) && dst=$(disk dst) || die "disks missing"
 len=$(sectors "$src")
 load_migrate || die "module does not load"
 
+# Every kernel uevent, as a udev rule would see it: action, device, state.
+printf '#!/bin/sh\necho "$ACTION $DEVNAME ${DM_MIGRATE_STATE:-}" >> /tmp/uevents\n' > /tmp/uevent-log
+chmod +x /tmp/uevent-log
+uevent /tmp/uevent-log &
+uevent_pid=$!
+# uevent_with STATE: a change uevent of the volume carried STATE.
+uevent_with() {
+	local i
+	for i in $(seq 50); do
+		grep -q "^change $mig_dev $1\$" /tmp/uevents 2> /dev/null && return 0
+		sleep 0.1
+	done
+	diag "no change uevent with state $1: $(tr '\n' ';' < /tmp/uevents)"
+	return 1
+}
+
 rate=$((4 * 1024 * 1024))
 echo "0 $len migrate $src $dst - 1024 2 rate $rate" | dmsetup create mig ||
 	die "cannot create the target"
+mig_dev=$(basename "$(readlink -f /dev/mapper/mig)")
 
 # Copied bytes over 12 s of wall time, after a second to settle.
 sleep 1
@@ -38,6 +56,7 @@ sleep 0.5
 dmsetup message mig 0 pause
 wait $waiter
 ktap_check "pause raises a dm event" [ $? -eq 0 ]
+ktap_check "pause raises a change uevent with the state" uevent_with paused
 for _ in $(seq 50); do [ "$(field mig 7)" = 0 ] && break; sleep 0.1; done
 s1=$(in_sync mig); b1=$(field mig 5)
 sleep 4
@@ -65,6 +84,8 @@ ev=$(event_nr mig)
 dmsetup message mig 0 rate 0
 ktap_check "copy reaches synced once unlimited" wait_state mig synced 120
 ktap_check "reaching synced raised an event" [ "$(event_nr mig)" -gt "$ev" ]
+ktap_check "reaching synced raised a change uevent with the state" uevent_with synced
+kill "$uevent_pid"
 dmsetup remove mig
 
 # Remove in the middle of a copy, with a write load running.

@@ -1,0 +1,244 @@
+#!/bin/bash
+# Guest half of the contenders benchmark: dm-migrate beside a plain copy,
+# dm-raid1's resync and dm-linear, on the same throttled legs, the contenders
+# interleaved within each round. Prints one line per measurement:
+#   result <measure> <contender> <round> <value> [<value>...]
+# which tools/testing/bench/run.sh turns into medians and ratios.
+. /dmm/tools/testing/migrate/lib.sh
+
+src=$(disk src) && dst=$(disk dst) || exit 1
+rounds=${1:-3}
+region=1024			# sectors: the tool's default, 512 KiB
+len=$(sectors "$src")		# the whole 1 GiB for copies and foreground
+conv_len=$((128 * 2048))	# 128 MiB for convergence
+cut_len=$((32 * 2048))		# 32 MiB for the cutover
+mib=$((len / 2048))
+for m in dm-migrate dm-raid dm-mirror dm-zero; do
+	modprobe "$m" || exit 1
+done
+
+# stat DEV FIELD: a counter of /sys/block/DEV/stat (3 sectors read,
+# 7 sectors written).
+stat_of() {
+	awk -v f="$2" '{ print $f }' "/sys/block/$(basename "$1")/stat"
+}
+
+now_ms() {
+	echo $(($(uptime_cs) * 10))
+}
+
+# raid_synced NAME: dm-raid's resync finished ("idle" with all in sync).
+raid_synced() {
+	dmsetup status "$1" | awk '{ split($7, r, "/"); exit !(r[1] == r[2] && $8 == "idle") }'
+}
+
+raid_copied() {	# sectors dm-raid has resynced
+	dmsetup status "$1" | awk '{ split($7, r, "/"); print r[1] }'
+}
+
+migrate_copied() {	# sectors dm-migrate has copied
+	echo $(($(in_sync "$1") * region))
+}
+
+# create CONTENDER LEN: the device "bench" over the legs' first LEN sectors,
+# copying from src to dst where the contender copies.
+create() {
+	case $1 in
+	migrate) echo "0 $2 migrate $src $dst - $region" | dmsetup create bench ;;
+	raid1) echo "0 $2 raid raid1 3 0 rebuild 1 2 - $src - $dst" | dmsetup create bench ;;
+	linear) echo "0 $2 linear $src 0" | dmsetup create bench ;;
+	esac
+}
+
+# wait_copied CONTENDER: poll until the copy is done (at most 20 minutes).
+wait_copied() {
+	local i
+	for ((i = 0; i < 12000; i++)); do
+		case $1 in
+		migrate) [ "$(field bench 1)" = synced ] && return 0 ;;
+		raid1) raid_synced bench && return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+
+copied() {
+	case $1 in
+	migrate) migrate_copied bench ;;
+	raid1) raid_copied bench ;;
+	*) echo 0 ;;
+	esac
+}
+
+# Idle copy of the whole volume: MiB/s, and sectors read from the source and
+# written to the destination per sector of volume.
+idle_copy() {
+	local c=$1 round=$2 t0 t1 r0 w0
+	r0=$(stat_of "$src" 3)
+	w0=$(stat_of "$dst" 7)
+	t0=$(now_ms)
+	if [ "$c" = plain ]; then
+		dd if="$src" of="$dst" bs=1M count="$mib" iflag=direct oflag=direct 2> /dev/null
+	else
+		create "$c" "$len" && wait_copied "$c"
+	fi
+	t1=$(now_ms)
+	[ "$c" = plain ] || dmsetup remove bench
+	echo "result idle_copy $c $round $(awk -v m="$mib" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", m * 1000 / ms }')" \
+		"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')" \
+		"$(awk -v a=$(($(stat_of "$dst" 7) - w0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')"
+}
+
+# fio_window RW: 10 s of 4 KiB random I/O at queue depth 8 on the bench
+# device; prints "<IOPS> <p99 latency us>" (reads and writes summed, the
+# worse p99).
+fio_window() {
+	fio --name=fg --filename=/dev/mapper/bench --direct=1 --ioengine=libaio \
+		--iodepth=8 --rw="$1" --rwmixread=70 --bs=4k --time_based --runtime=10 \
+		--randrepeat=0 --output-format=terse --terse-version=3 2> /dev/null |
+		awk -F';' '{
+			p = 0
+			for (i = 18; i <= 37; i++) if ($i ~ /^99\.000000%=/) { split($i, a, "="); p = a[2] }
+			for (i = 59; i <= 78; i++) if ($i ~ /^99\.000000%=/) { split($i, a, "="); if (a[2] > p) p = a[2] }
+			printf "%d %d", $8 + $49, p
+		}'
+}
+
+# Foreground I/O during the copy (from its start): IOPS and p99 of each
+# workload, with the copy's speed in the same window (MiB/s).
+foreground() {
+	local c=$1 round=$2 rw c0 t0 res
+	create "$c" "$len" || return 1
+	for rw in randread randwrite randrw; do
+		c0=$(copied "$c")
+		t0=$(now_ms)
+		res=$(fio_window "$rw")
+		echo "result fg_$rw $c $round $res" \
+			"$(awk -v s=$(($(copied "$c") - c0)) -v ms=$(($(now_ms) - t0)) 'BEGIN { printf "%.2f", s / 2048 * 1000 / ms }')"
+	done
+	dmsetup remove bench
+}
+
+# Bytes on each leg per byte the user wrote, 10 s of random 64 KiB writes
+# to a volume in sync.
+write_cost() {
+	local c=$1 round=$2 s0 d0 kb
+	create "$c" "$conv_len" && wait_copied "$c" || return 1
+	s0=$(stat_of "$src" 7)
+	d0=$(stat_of "$dst" 7)
+	kb=$(fio --name=w --filename=/dev/mapper/bench --direct=1 --ioengine=libaio \
+		--iodepth=4 --rw=randwrite --bs=64k --time_based --runtime=10 \
+		--output-format=terse --terse-version=3 2> /dev/null | cut -d';' -f47)
+	dmsetup remove bench
+	echo "result write_cost $c $round" \
+		"$(awk -v a=$(($(stat_of "$src" 7) - s0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')" \
+		"$(awk -v a=$(($(stat_of "$dst" 7) - d0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')"
+}
+
+# Convergence: time to sync 128 MiB while fio writes at LOAD% of a leg's
+# 20 MiB/s (random 64 KiB writes, rate-limited), in seconds; 0 = idle.
+converge() {
+	local load=$1 round=$2 t0 t1 fio_pid= ok=0
+	create migrate "$conv_len" || return 1
+	if [ "$load" -gt 0 ]; then
+		fio --name=load --filename=/dev/mapper/bench --direct=1 --ioengine=libaio \
+			--iodepth=4 --rw=randwrite --bs=64k --time_based \
+			--runtime=1200 --rate=$((20 * load / 100))m > /dev/null 2>&1 &
+		fio_pid=$!
+	fi
+	t0=$(now_ms)
+	wait_copied migrate && ok=1
+	t1=$(now_ms)
+	if [ -n "$fio_pid" ]; then
+		kill "$fio_pid"
+		wait "$fio_pid" 2> /dev/null
+	fi
+	dmsetup remove bench
+	[ "$ok" = 1 ] || t1=-1000
+	echo "result converge load$load $round $(awk -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", ms / 1000 }')"
+}
+
+# The cutover: fio writes (4 KiB, queue depth 1) to a 32 MiB volume in
+# sync while its table is swapped; the longest completion latency (ms) is
+# the stall. "confirm" is dmmigrate confirm, "swap1" a one-process swap,
+# "swap3" three dmsetup commands; the second value is the suspended time
+# the swapping process measured (ms), where it reports one.
+cutover() {
+	local how=$1 round=$2 fio_pid lat inproc=-
+	dmsetup create s32 --table "0 $cut_len linear $src 0"
+	dmsetup create d32 --table "0 $cut_len linear $dst 0"
+	if [ "$how" = confirm ]; then
+		dmmigrate create vol /dev/mapper/s32 > /dev/null &&
+			dmmigrate start vol /dev/mapper/d32 > /dev/null &&
+			dmmigrate wait vol --timeout 120 > /dev/null || return 1
+	else
+		dmsetup create vol --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"
+	fi
+	fio --name=cut --filename=/dev/mapper/vol --direct=1 --ioengine=psync \
+		--rw=randwrite --bs=4k --time_based --runtime=6 \
+		--output-format=terse --terse-version=3 > /tmp/cut.out 2> /dev/null &
+	fio_pid=$!
+	sleep 3
+	case $how in
+	confirm)
+		inproc=$(dmmigrate confirm vol | sed -n 's/.*I\/O paused \([0-9]*\) ms.*/\1/p') ;;
+	swap1)
+		inproc=$(dmm-swap vol "0 $cut_len linear $(majmin /dev/mapper/d32) 0" |
+			awk '{ printf "%.1f", $1 / 1000 }') ;;
+	swap3)
+		dmsetup reload vol --table "0 $cut_len linear $(majmin /dev/mapper/d32) 0" &&
+			dmsetup suspend vol && dmsetup resume vol ;;
+	esac
+	wait "$fio_pid"
+	# Write clat max, usec, field 56 of terse v3.
+	lat=$(cut -d';' -f56 < /tmp/cut.out)
+	if [ "$how" = confirm ]; then
+		dmmigrate remove vol > /dev/null
+	else
+		dmsetup remove vol
+	fi
+	dmsetup remove s32 d32
+	echo "result cutover $how $round $(awk -v l="$lat" 'BEGIN { printf "%.1f", l / 1000 }') $inproc"
+}
+
+# In-core memory of a 1 TiB volume (legs on dm-zero), from the kernel's
+# slab and vmalloc counters; kB, and bytes per region.
+memory() {
+	local c=$1 tib=$((2 * 1024 * 1024 * 1024)) before after regions=$((2 * 1024 * 1024 * 1024 / region))
+	dmsetup create z1 --table "0 $tib zero"
+	dmsetup create z2 --table "0 $tib zero"
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	before=$(awk '/^(Slab|VmallocUsed):/ { s += $2 } END { print s }' /proc/meminfo)
+	case $c in
+	migrate) echo "0 $tib migrate /dev/mapper/z1 /dev/mapper/z2 - $region 1 paused" | dmsetup create bench ;;
+	mirror) echo "0 $tib mirror core 2 $region nosync 2 /dev/mapper/z1 0 /dev/mapper/z2 0" | dmsetup create bench ;;
+	esac
+	after=$(awk '/^(Slab|VmallocUsed):/ { s += $2 } END { print s }' /proc/meminfo)
+	dmsetup remove bench z1 z2
+	echo "result memory $c 1 $((after - before)) $(awk -v k=$((after - before)) -v r="$regions" 'BEGIN { printf "%.3f", k * 1024 / r }')"
+}
+
+for round in $(seq "$rounds"); do
+	for c in plain migrate raid1; do
+		idle_copy "$c" "$round"
+	done
+	for c in migrate raid1 linear; do
+		foreground "$c" "$round"
+	done
+	for c in migrate raid1; do
+		write_cost "$c" "$round"
+	done
+	for load in 0 50 90; do
+		converge "$load" "$round"
+	done
+	for i in 1 2 3 4; do
+		for how in confirm swap1 swap3; do
+			cutover "$how" "$round"
+		done
+	done
+done
+for c in migrate mirror; do
+	memory "$c"
+done
