@@ -11,7 +11,8 @@
 # failure. DMM_KERNELS, DMM_TESTS, DMM_HOST_TESTS and DMM_SKIP_KUNIT narrow a
 # run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
 # DMM_FAILURE_ROUNDS the failure matrix (default 1 round a row and phase) and
-# DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "300 150").
+# DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "300 150"), and
+# DMM_DEBUG_ALL=1 runs every test on the debug kernel, not only the unmarked.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -142,6 +143,14 @@ for k in $kernels; do
 		continue
 	fi
 	for t in $tests; do
+		# The debug kernel runs at a fraction of the speed: tests marked
+		# "# debug-kernel: full run only" run there with DMM_DEBUG_ALL=1.
+		if [ "$k" = debug ] && [ -z "${DMM_DEBUG_ALL:-}" ] &&
+			grep -q '^# debug-kernel: full run only' "$t"; then
+			result skip "vm debug/$(basename "$t" .sh)" \
+				"$(sed -n 's/^# debug-kernel: //p' "$t") (DMM_DEBUG_ALL=1 runs it)"
+			continue
+		fi
 		case $t in
 		*_failures.sh)	# the failure matrix: DMM_FAILURE_ROUNDS rounds a row
 			vm_extra="-t $((900 + 600 * ${DMM_FAILURE_ROUNDS:-1}))" \
@@ -154,6 +163,10 @@ for k in $kernels; do
 	# Tests that drive several VM boots themselves (crash tests) run here.
 	for t in ${DMM_HOST_TESTS-$(ls tools/testing/migrate/host_*.sh)}; do
 		name=$(basename "$t" .sh)
+		if [ "$k" = debug ] && [ -z "${DMM_DEBUG_ALL:-}" ]; then
+			result skip "vm debug/$name" "a killed VM leaves no kmemleak report; full run only (DMM_DEBUG_ALL=1 runs it)"
+			continue
+		fi
 		echo "# vm $kver: $name (host-driven)"
 		"$t" "$kver" > "$logdir/$name-$kver.ktap" 2>&1
 		count_ktap "vm $k/$name" "$logdir/$name-$kver.ktap" "" \

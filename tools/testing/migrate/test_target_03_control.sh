@@ -31,7 +31,7 @@ uevent_with() {
 rate=$((4 * 1024 * 1024))
 echo "0 $len migrate $src $dst - 1024 2 rate $rate" | dmsetup create mig ||
 	die "cannot create the target"
-mig_dev=$(basename "$(readlink -f /dev/mapper/mig)")
+mig_dev=dm-$(dmsetup info -c --noheadings -o minor mig | tr -d " ")
 
 # Copied bytes over 12 s of wall time, after a second to settle.
 sleep 1

@@ -3,6 +3,7 @@
 # the destination alone passes fsck -n, mounts, and every file's checksum is
 # what was written.
 # vm: -d src:256M -d dst:256M -t 400
+# debug-kernel: full run only (256 MiB of ext4 and fsck; no target path of its own)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 5

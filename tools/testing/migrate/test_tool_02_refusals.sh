@@ -11,6 +11,7 @@
 # confirm, remove while migrating. The accepted counterparts (--force on a
 # signature, abort with a failed destination) are checked to work.
 # vm: -d src:64M -d dst:64M -d small:32M -t 400
+# debug-kernel: full run only (refusals are decided in userspace, before the kernel is asked)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 39

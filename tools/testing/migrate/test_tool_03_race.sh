@@ -10,6 +10,7 @@
 # left the volume, to the other disk: after a confirm the old source is the
 # new destination.
 # vm: -d a:32M -d b:32M -t 600
+# debug-kernel: full run only (20 rounds of confirm against abort; the swaps are the fuzzer's and the failure matrix's too)
 . "$(dirname "$0")/lib.sh"
 
 rounds=20

@@ -26,6 +26,7 @@
 # the last 8 MiB all along (4 KiB random writes at 20/s, crc32c verify with
 # a backlog) and must end without an error.
 # vm: -d a:32M -d b:32M -d meta:1M -t 600
+# debug-kernel: full run only (a killed tool at every step; the kernel sees only the swaps the failure matrix makes)
 . "$(dirname "$0")/lib.sh"
 
 cycles=${DMM_KILL_CYCLES:-3}
