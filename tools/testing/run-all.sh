@@ -132,7 +132,7 @@ vm_test() {
 }
 
 if [[ " $kernels " == *" debug "* ]]; then
-	echo "# debug kernel: a first build takes about 15 minutes"
+	echo "# debug kernel: a first build takes about 8 minutes"
 	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh
 fi
 

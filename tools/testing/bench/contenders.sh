@@ -170,7 +170,7 @@ cutover() {
 	dmsetup create d32 --table "0 $cut_len linear $dst 0"
 	if [ "$how" = confirm ]; then
 		dmmigrate create vol /dev/mapper/s32 > /dev/null &&
-			dmmigrate start vol /dev/mapper/d32 > /dev/null &&
+			dmmigrate start vol /dev/mapper/d32 --force > /dev/null &&
 			dmmigrate wait vol --timeout 120 > /dev/null || return 1
 	else
 		dmsetup create vol --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"

@@ -4,7 +4,7 @@
 # hammers the regions being copied. After sync both legs must be equal and
 # the destination alone must pass fio's verify.
 # vm: -d src:256M -d dst:256M -t 400
-# debug-kernel: full run only (256 MiB copied under fio takes 6 minutes there; the fuzzer's live run and test_target_06 cover its paths)
+# debug-kernel: full run only (256 MiB copied under fio takes 6 minutes there; the fuzzer's live run copies under verified writes there)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 9

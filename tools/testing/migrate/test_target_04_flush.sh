@@ -5,6 +5,7 @@
 # a flush on the leg that gets it; an O_SYNC write is also followed by an
 # fsync, one flush on each leg. Discards pass through.
 # vm: -d src:64M -d dst:64M -t 300
+# debug-kernel: full run only (per-leg flush counting; no lock or allocation path of its own)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 6

@@ -17,6 +17,7 @@
 # per-pass tag does not, and the volume's content after the load is known
 # exactly: the last pass's.
 # vm: -d src:128M -d dst:128M -d src2:128M -d dst2:128M -t 500
+# debug-kernel: full run only (the lifecycle is the tool's; its swaps are the failure matrix's too)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 24

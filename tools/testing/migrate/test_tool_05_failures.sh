@@ -2,10 +2,11 @@
 # The failure matrix (Documentation/dm-migrate-failures.rst): rows 1-6 of the
 # brief's table, each injected while copying and again after the volume is
 # in sync, with random delays before the fault and before the command, for
-# ROUNDS rounds (argument; make check runs 1, DMM_FAILURE_ROUNDS=20 the
-# extended run). Every round checks the state reported, that confirm is
-# accepted exactly when the volume is in sync on a healthy destination and
-# that a refused confirm changed nothing, that the leg that serves after
+# ROUNDS rounds (argument; make check runs 1, make check-failures 10, which
+# is 20 per row). Every round checks the state reported (and a halt
+# announced by a change uevent), that confirm is accepted exactly when the
+# volume is in sync on a healthy destination and that a refused confirm
+# changed nothing, that no write hangs, that the leg that serves after
 # confirm or abort holds every acknowledged write (a ledger of 4 KiB writes
 # made across the fault), and that nothing is left behind; at the end the
 # module unloads.
@@ -53,14 +54,21 @@ node_cleanup() {
 	sleep 0.2
 }
 
+# The kernel's uevents, as a udev rule would run on them: a halted
+# migration must announce itself.
+printf '#!/bin/sh\necho "$ACTION $DEVNAME ${DM_MIGRATE_STATE:-}" >> /tmp/uevents\n' > /tmp/uevent-log
+chmod +x /tmp/uevent-log
+uevent /tmp/uevent-log &
+uevent_pid=$!
+
 # A random delay of 0 to $1 tenths of a second.
 rsleep() {
 	sleep "$(awk -v m="$1" -v r="$RANDOM" 'BEGIN { printf "%.1f", r % (m + 1) / 10 }')"
 }
 
 # The ledger: 4 KiB writes at random blocks through the volume until
-# /tmp/ledger.stop appears. Each line "<block> <sha256> ok|fail"; a write
-# that must not hang is bounded by timeout (the nbd timeout is 5 s).
+# /tmp/ledger.stop appears. Each line "<block> <sha256> ok|fail|hung": no
+# write may take 30 s (the nbd timeout is 5 s).
 ledger_run() {
 	local blk sum
 	rm -f /tmp/ledger /tmp/ledger.stop
@@ -68,12 +76,13 @@ ledger_run() {
 		blk=$((ledger_from + (RANDOM * 32768 + RANDOM) % ledger_blocks))
 		head -c 4096 /dev/urandom > /tmp/blk
 		sum=$(sha256sum < /tmp/blk | cut -c1-64)
-		if timeout 60 dd if=/tmp/blk of=/dev/mapper/vol bs=4096 seek="$blk" \
-			oflag=direct conv=notrunc,fsync 2> /dev/null; then
-			echo "$blk $sum ok" >> /tmp/ledger
-		else
-			echo "$blk $sum fail" >> /tmp/ledger
-		fi
+		timeout 30 dd if=/tmp/blk of=/dev/mapper/vol bs=4096 seek="$blk" \
+			oflag=direct conv=notrunc,fsync 2> /dev/null
+		case $? in
+		0) echo "$blk $sum ok" ;;
+		124) echo "$blk $sum hung" ;;
+		*) echo "$blk $sum fail" ;;
+		esac >> /tmp/ledger
 	done
 }
 
@@ -115,6 +124,7 @@ round() {
 	local row=$1 phase=$2 r=$3 dest=/dev/mapper/dstx cmd errs=() want state before fault
 	local serving fio_pid=
 
+	: > /tmp/uevents
 	# Legs: each behind a dm device whose table the fault replaces.
 	dmsetup create srcx --table "0 $len linear $src 0" || return 1
 	case $row in
@@ -171,9 +181,19 @@ round() {
 	6) dmsetup message vol 0 rate 0
 	   wait_state vol synced 300 || errs+=("no convergence under heavy writes to a slow destination") ;;
 	esac
+	if [ "$(field vol 1)" = halted ]; then
+		vol_dev=dm-$(dmsetup info -c --noheadings -o minor vol | tr -d ' ')
+		for _ in $(seq 50); do
+			grep -q "^change $vol_dev halted$" /tmp/uevents && break
+			sleep 0.1
+		done
+		grep -q "^change $vol_dev halted$" /tmp/uevents ||
+			errs+=("no change uevent announced the halt")
+	fi
 	rsleep 20
 	touch /tmp/ledger.stop
 	wait "$ledger_pid"
+	grep -q ' hung$' /tmp/ledger && errs+=("a write to the volume hung for 30 s")
 	[ -n "$fio_pid" ] && { kill "$fio_pid"; wait "$fio_pid" 2> /dev/null; }
 
 	# The command: confirm or abort, at random (abort follows a refused
@@ -240,5 +260,6 @@ for r in $(seq "$rounds"); do
 		done
 	done
 done
+kill "$uevent_pid"
 ktap_check "the module unloads" unload_migrate
 ktap_finish
