@@ -564,6 +564,19 @@ static int migrate_map(struct dm_target *ti, struct bio *bio)
 	return dispatch_write(mc, bio);
 }
 
+/* Every region in sync on a healthy destination. Called from bio completion. */
+static bool dest_holds_everything(struct migrate_c *mc)
+{
+	unsigned long flags;
+	bool all;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	all = region_map_all_in_sync(mc->map) &&
+	      !test_bit(MC_DEST_FAILED, &mc->flags);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	return all;
+}
+
 static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 			  blk_status_t *error)
 {
@@ -585,8 +598,14 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 
 	leg_failed(mc, io->leg);
 
-	/* The volume keeps running on the source when the destination fails. */
-	if (io->flags & IO_FLUSH && io->leg == LEG_DEST) {
+	/*
+	 * A flush fails only if no healthy leg holds every acknowledged
+	 * write: the source does when the destination fails (the volume
+	 * keeps running on it); the destination does once every region is in
+	 * sync, and the other flush of this pair, its own, makes that durable.
+	 */
+	if (io->flags & IO_FLUSH &&
+	    (io->leg == LEG_DEST || dest_holds_everything(mc))) {
 		*error = BLK_STS_OK;
 		return DM_ENDIO_DONE;
 	}

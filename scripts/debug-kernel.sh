@@ -9,7 +9,7 @@
 #   release   its kernel release (uname -r)
 # Cached under /var/cache/dm-migrate, keyed on the source package version, the
 # compiler, the config and this script; made from scratch when absent (about
-# 8 minutes on two cores). An interrupted build is never taken for one.
+# 15 minutes on two cores). An interrupted build is never taken for one.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -45,7 +45,8 @@ migrate_copied() {	# sectors dm-migrate has copied
 create() {
 	case $1 in
 	migrate) echo "0 $2 migrate $src $dst - $region" | dmsetup create bench ;;
-	raid1) echo "0 $2 raid raid1 3 0 rebuild 1 2 - $src - $dst" | dmsetup create bench ;;
+	# A new raid1 set without metadata devices resyncs leg 0 onto leg 1.
+	raid1) echo "0 $2 raid raid1 1 0 2 - $src - $dst" | dmsetup create bench ;;
 	linear) echo "0 $2 linear $src 0" | dmsetup create bench ;;
 	esac
 }
@@ -162,8 +163,9 @@ converge() {
 # The cutover: fio writes (4 KiB, queue depth 1) to a 32 MiB volume in
 # sync while its table is swapped; the longest completion latency (ms) is
 # the stall. "confirm" is dmmigrate confirm, "swap1" a one-process swap,
-# "swap3" three dmsetup commands; the second value is the suspended time
-# the swapping process measured (ms), where it reports one.
+# "swap3" three dmsetup commands, "none" no swap at all (the throttled
+# legs' own worst latency); the second value is the suspended time the
+# swapping process measured (ms), where it reports one.
 cutover() {
 	local how=$1 round=$2 fio_pid lat inproc=-
 	dmsetup create s32 --table "0 $cut_len linear $src 0"
@@ -189,6 +191,7 @@ cutover() {
 	swap3)
 		dmsetup reload vol --table "0 $cut_len linear $(majmin /dev/mapper/d32) 0" &&
 			dmsetup suspend vol && dmsetup resume vol ;;
+	none) ;;
 	esac
 	wait "$fio_pid"
 	# Write clat max, usec, field 56 of terse v3.
@@ -234,7 +237,7 @@ for round in $(seq "$rounds"); do
 		converge "$load" "$round"
 	done
 	for i in 1 2 3 4; do
-		for how in confirm swap1 swap3; do
+		for how in confirm swap1 swap3 none; do
 			cutover "$how" "$round"
 		done
 	done

@@ -98,13 +98,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 	echo "table is swapped; the stall is fio's longest completion latency"
 	echo "(it includes one normal write, about 2 ms at 500 IOPS). confirm is"
 	echo "\`dmmigrate confirm\`, swap1 a one-process swap (the new table loaded"
-	echo "before the suspend), swap3 three \`dmsetup\` commands. Suspended is the"
+	echo "before the suspend), swap3 three \`dmsetup\` commands, none no swap at all"
+	echo "(the throttled legs' own worst latency). Suspended is the"
 	echo "time the swapping process measured itself. $((4 * rounds)) swaps each."
 	echo
 	echo "| swap | median stall ms | worst ms | of swap1 | suspended ms (median) |"
 	echo "|---|---|---|---|---|"
 	one=$(med cutover swap1 5)
-	for how in confirm swap1 swap3; do
+	for how in confirm swap1 swap3 none; do
 		v=$(med cutover $how 5)
 		echo "| $how | $v | $(maxof cutover $how 5) | $(ratio "$v" "$one") | $(med cutover $how 6) |"
 	done

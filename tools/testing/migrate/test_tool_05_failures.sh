@@ -194,6 +194,14 @@ round() {
 	touch /tmp/ledger.stop
 	wait "$ledger_pid"
 	grep -q ' hung$' /tmp/ledger && errs+=("a write to the volume hung for 30 s")
+	# While a healthy leg holds every write, none may fail (a flush
+	# included): only writes to regions that the failed source alone
+	# holds (row 4 while copying) or with both legs failed (row 5) may.
+	case $row$phase in
+	4copying|5*) ;;
+	*) grep -q ' fail$' /tmp/ledger &&
+		errs+=("$(grep -c ' fail$' /tmp/ledger) writes failed though a healthy leg held every write") ;;
+	esac
 	[ -n "$fio_pid" ] && { kill "$fio_pid"; wait "$fio_pid" 2> /dev/null; }
 
 	# The command: confirm or abort, at random (abort follows a refused
