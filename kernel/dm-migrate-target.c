@@ -44,7 +44,24 @@
 #define MIGRATE_WINDOW_BITS	7
 #define MIGRATE_COMMIT_PERIOD	HZ
 
+/*
+ * The volume is busy while user I/O has been mapped within the last
+ * MIGRATE_BUSY_SPAN. Then the copier gives way, as md's resync does, so
+ * that the legs keep room for the workload: it copies one region at a time
+ * until it knows the rate the legs allow, then at MIGRATE_BUSY_SHARE of it.
+ */
+#define MIGRATE_BUSY_SPAN	(HZ / 10)
+#define MIGRATE_BUSY_SHARE_NUM	2
+#define MIGRATE_BUSY_SHARE_DEN	3
+#define MIGRATE_RATE_SAMPLE	(USEC_PER_SEC / 2)
+
 enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
+
+enum copy_mode {
+	COPY_FULL,	/* idle volume: every job slot, at the configured rate */
+	COPY_SERIAL,	/* busy, legs' rate unknown: one region at a time */
+	COPY_PACED,	/* busy: a share of the legs' rate */
+};
 
 static const char * const leg_name[NR_LEGS] = { "source", "destination" };
 
@@ -108,6 +125,11 @@ struct migrate_c {
 	struct bio_list retry_reads;
 	u64 rate;
 	ktime_t throttle_next;
+	u64 legs_rate;		/* bytes/s the legs allow a copy, 0: unknown */
+	enum copy_mode sample_mode;	/* of the copies in this sample */
+	ktime_t sample_since;	/* last copy done in this sample, 0: none */
+	u64 sample_us;
+	u64 sample_bytes;
 	u64 bytes_copied;
 	bool copier_running;
 	ktime_t copier_since;
@@ -129,6 +151,10 @@ struct migrate_c {
 
 	unsigned long flags;
 	atomic64_t errors[NR_LEGS];
+	/* jiffies of the last user read or write, read without a lock. */
+	unsigned long last_user_io;
+	/* User reads in flight to each leg, to spread reads of regions in sync. */
+	atomic_t reads_inflight[NR_LEGS];
 
 	wait_queue_head_t jobs_drained;
 	struct workqueue_struct *wq;
@@ -156,7 +182,8 @@ struct migrate_io {
 #define IO_TRACKED	0x01	/* in the in-flight hash */
 #define IO_MIRRORED	0x02	/* cloned to both legs */
 #define IO_FLUSH	0x04
-#define IO_RETRIED	0x08	/* a read re-issued to the destination */
+#define IO_READ		0x08	/* counted in reads_inflight */
+#define IO_RETRIED	0x10	/* a read re-issued to the other leg */
 
 static const char *mc_name(struct migrate_c *mc)
 {
@@ -524,6 +551,38 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 	return DM_MAPIO_REMAPPED;
 }
 
+/*
+ * Either leg holds every completed write to a region in sync (writes to it
+ * are mirrored), so its reads go to the leg with fewer reads in flight, as
+ * md's raid1 balances them: the workload gains the destination's bandwidth
+ * while the copier uses part of each leg's. A read racing a mirrored write
+ * may see either leg's data, as it could see the old or the new data of
+ * any device.
+ */
+static enum migrate_leg_id read_leg(struct migrate_c *mc, region_t region)
+{
+	int src, dst;
+
+	if (test_bit(MC_DEST_FAILED, &mc->flags) ||
+	    !region_map_in_sync(mc->map, region))
+		return LEG_SOURCE;
+	if (test_bit(MC_SOURCE_FAILED, &mc->flags))
+		return LEG_DEST;
+	src = atomic_read(&mc->reads_inflight[LEG_SOURCE]);
+	dst = atomic_read(&mc->reads_inflight[LEG_DEST]);
+	if (src != dst)
+		return dst < src ? LEG_DEST : LEG_SOURCE;
+	/* A reader one read at a time: alternate legs by region. */
+	return region & 1 ? LEG_DEST : LEG_SOURCE;
+}
+
+static void submit_read(struct migrate_c *mc, struct bio *bio,
+			enum migrate_leg_id leg)
+{
+	atomic_inc(&mc->reads_inflight[leg]);
+	remap_to_leg(mc, bio, leg);
+}
+
 static int migrate_map(struct dm_target *ti, struct bio *bio)
 {
 	struct migrate_c *mc = ti->private;
@@ -548,11 +607,13 @@ static int migrate_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	WRITE_ONCE(mc->last_user_io, jiffies);
 
 	if (bio_data_dir(bio) == READ) {
 		io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
 		io->saved_iter = bio->bi_iter;
-		remap_to_leg(mc, bio, LEG_SOURCE);
+		io->flags = IO_READ;
+		submit_read(mc, bio, read_leg(mc, io->region));
 		return DM_MAPIO_REMAPPED;
 	}
 
@@ -593,6 +654,9 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 		spin_unlock_irqrestore(&mc->lock, flags);
 	}
 
+	if (io->flags & IO_READ)
+		atomic_dec(&mc->reads_inflight[io->leg]);
+
 	if (io->flags & IO_MIRRORED || !io_error_is_leg_failure(*error))
 		return DM_ENDIO_DONE;
 
@@ -610,10 +674,14 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 		return DM_ENDIO_DONE;
 	}
 
-	/* A region in sync can be read from the destination instead. */
-	if (bio_data_dir(bio) == READ && io->leg == LEG_SOURCE &&
-	    !(io->flags & IO_RETRIED) && !test_bit(MC_DEST_FAILED, &mc->flags) &&
-	    region_map_in_sync(mc->map, io->region)) {
+	/*
+	 * A failed read of a region in sync is read again from the other
+	 * leg, once: the source, or the destination while it is healthy.
+	 */
+	if (io->flags & IO_READ && !(io->flags & IO_RETRIED) &&
+	    (io->leg == LEG_DEST ||
+	     (!test_bit(MC_DEST_FAILED, &mc->flags) &&
+	      region_map_in_sync(mc->map, io->region)))) {
 		io->flags |= IO_RETRIED;
 		spin_lock_irqsave(&mc->lock, flags);
 		bio_list_add(&mc->retry_reads, bio);
@@ -638,7 +706,8 @@ static void retry_reads(struct migrate_c *mc)
 	while ((bio = bio_list_pop(&bios))) {
 		bio->bi_iter = bio_io(bio)->saved_iter;
 		bio->bi_status = BLK_STS_OK;
-		remap_to_leg(mc, bio, LEG_DEST);
+		submit_read(mc, bio, bio_io(bio)->leg == LEG_SOURCE ?
+				     LEG_DEST : LEG_SOURCE);
 		submit_bio_noacct(bio);
 	}
 }
@@ -680,6 +749,63 @@ static void redispatch(struct migrate_c *mc, struct bio_list *bios)
 			submit_bio_noacct(bio);
 }
 
+static bool volume_busy(struct migrate_c *mc)
+{
+	return time_before(jiffies,
+			   READ_ONCE(mc->last_user_io) + MIGRATE_BUSY_SPAN);
+}
+
+/* Caller holds mc->lock. */
+static enum copy_mode __copy_mode(struct migrate_c *mc)
+{
+	if (!volume_busy(mc))
+		return COPY_FULL;
+	return mc->legs_rate ? COPY_PACED : COPY_SERIAL;
+}
+
+/*
+ * The legs' rate, sampled over MIGRATE_RATE_SAMPLE of back-to-back copies
+ * in one mode: a full copy's rate is it; one region at a time reads and
+ * then writes, each leg idle half the time, so twice that rate is. Paced
+ * copies show only the pace. Caller holds mc->lock.
+ */
+static void __sample_legs_rate(struct migrate_c *mc, sector_t sectors)
+{
+	enum copy_mode mode = __copy_mode(mc);
+	ktime_t now = ktime_get();
+	u64 gap_us = ktime_to_us(ktime_sub(now, mc->sample_since));
+
+	if (mode == COPY_PACED || mode != mc->sample_mode ||
+	    !mc->sample_since || gap_us > MIGRATE_RATE_SAMPLE) {
+		/* A pause or a change of mode between copies: start again. */
+		mc->sample_mode = mode;
+		mc->sample_us = 0;
+		mc->sample_bytes = 0;
+	} else {
+		mc->sample_us += gap_us;
+		mc->sample_bytes += to_bytes(sectors);
+	}
+	mc->sample_since = now;
+	if (mc->sample_us < MIGRATE_RATE_SAMPLE)
+		return;
+	mc->legs_rate = div64_u64(mc->sample_bytes * USEC_PER_SEC *
+				  (mode == COPY_SERIAL ? 2 : 1), mc->sample_us);
+	mc->sample_us = 0;
+	mc->sample_bytes = 0;
+}
+
+/* The copy rate in @mode, 0 for no limit. Caller holds mc->lock. */
+static u64 __copy_rate(struct migrate_c *mc, enum copy_mode mode)
+{
+	u64 share;
+
+	if (mode != COPY_PACED)
+		return mc->rate;
+	share = div_u64(mc->legs_rate * MIGRATE_BUSY_SHARE_NUM,
+			MIGRATE_BUSY_SHARE_DEN);
+	return mc->rate ? min(mc->rate, share) : share;
+}
+
 /* Record finished copies and release the writes they held. */
 static void finish_copies(struct migrate_c *mc)
 {
@@ -710,6 +836,8 @@ static void finish_copies(struct migrate_c *mc)
 			}
 			mc->bytes_copied += to_bytes(region_len(&mc->geo,
 								job->region));
+			__sample_legs_rate(mc, region_len(&mc->geo,
+							  job->region));
 			synced = region_map_all_in_sync(mc->map);
 		}
 		/*
@@ -759,22 +887,23 @@ static void start_waiting_copies(struct migrate_c *mc)
 }
 
 /*
- * Rate limit: each copy moves the next allowed start by its length at the
- * configured rate. Returns the delay in jiffies before the next copy may
- * start, 0 if it may start now. Caller holds mc->lock.
+ * Rate limit: each copy moves the next allowed start by its length at
+ * @rate. Returns the delay in jiffies before the next copy may start, 0 if
+ * it may start now. Caller holds mc->lock.
  */
-static unsigned long __throttle(struct migrate_c *mc, sector_t sectors)
+static unsigned long __throttle(struct migrate_c *mc, sector_t sectors,
+				u64 rate)
 {
 	ktime_t now = ktime_get();
 	u64 ns;
 
-	if (!mc->rate)
+	if (!rate)
 		return 0;
 	if (ktime_before(now, mc->throttle_next)) {
 		ns = ktime_to_ns(ktime_sub(mc->throttle_next, now));
 		return max(1UL, nsecs_to_jiffies(ns));
 	}
-	ns = div64_u64(to_bytes(sectors) * NSEC_PER_SEC, mc->rate);
+	ns = div64_u64(to_bytes(sectors) * NSEC_PER_SEC, rate);
 	mc->throttle_next = ktime_add_ns(now, ns);
 	return 0;
 }
@@ -783,20 +912,23 @@ static unsigned long __throttle(struct migrate_c *mc, sector_t sectors)
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
+	enum copy_mode mode = __copy_mode(mc);
 	struct copy_job *job = NULL;
 	unsigned int i;
 	region_t r;
 
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
 			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
-	    mc->nr_jobs == MIGRATE_COPY_JOBS)
+	    mc->nr_jobs == MIGRATE_COPY_JOBS ||
+	    (mode == COPY_SERIAL && mc->nr_jobs))
 		return NULL;
 
 	r = region_map_next_unsynced(mc->map, mc->cursor);
 	if (r == mc->geo.nr_regions || __job_of_region(mc, r))
 		return NULL;
 
-	*delay = __throttle(mc, region_len(&mc->geo, r));
+	*delay = __throttle(mc, region_len(&mc->geo, r),
+			    __copy_rate(mc, mode));
 	if (*delay)
 		return NULL;
 
@@ -1135,6 +1267,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (features.paused)
 		__set_bit(MC_PAUSED, &mc->flags);
 	mc->rate = features.rate;
+	mc->last_user_io = jiffies - MIGRATE_BUSY_SPAN;
 	/* Nothing is copied until the first resume. */
 	__set_bit(MC_SUSPENDED, &mc->flags);
 
