@@ -126,7 +126,8 @@ vm_test() {
 		result ok "vm $k/$name" "VM exit and console clean"
 	else
 		result fail "vm $k/$name" "VM: ${verdict#\# vm: }"
-		grep '^# ' "$logdir/$name-$kver.out" | tail -n 12 | sed 's/^/#   /'
+		grep '^# ' "$logdir/$name-$kver.out" | grep -v '^# watchdog: ' | tail -n 12 | sed 's/^/#   /'
+		grep '^# watchdog: ' "$logdir/$name-$kver.out" | head -n 40 | sed 's/^/#   /'
 	fi
 	rm -f "$logdir"/vm/*.img
 }
@@ -153,7 +154,7 @@ for k in $kernels; do
 		fi
 		case $t in
 		*_failures.sh)	# the failure matrix: DMM_FAILURE_ROUNDS rounds a row
-			vm_extra="-t $((900 + 600 * ${DMM_FAILURE_ROUNDS:-1}))" \
+			vm_extra="-t $((600 + 400 * ${DMM_FAILURE_ROUNDS:-1}))" \
 				vm_test "$k" "$kver" "$t" "${DMM_FAILURE_ROUNDS:-1}" ;;
 		*)	vm_test "$k" "$kver" "$t" ;;
 		esac

@@ -7,9 +7,11 @@
  *   dmm-fuzz [-s SEED] [-n CASES] [-l NAME] DEVICE...
  *
  * Table mode (default): CASES devices are created, each given random table
- * lines (wrong counts, huge and negative numbers, odd region sizes, missing
- * and repeated features, a device twice, DEVICEs and names that do not
- * exist) and random messages, suspends, resumes, reloads, clears and status
+ * lines (half of them valid on the first three DEVICEs, as source,
+ * destination and metadata, but for at most one flaw; the others with wrong
+ * counts, huge and negative numbers, odd region sizes, missing and repeated
+ * features, a device twice, DEVICEs and names that do not exist) and
+ * random messages, suspends, resumes, reloads, clears and status
  * queries, then removed. Live mode (-l NAME): CASES random operations on an
  * existing, in-use migrate device, with table lines kept valid for it, so
  * that a workload on it must come through unharmed.
@@ -257,12 +259,42 @@ static void gen_features(char *line, size_t len, bool live)
 	add(line, len, "%s", feats + (feats[0] == ' '));
 }
 
-/* A table line for the migrate target: mostly plausible, often wrong. */
+/*
+ * A valid table line on the first DEVICEs (source, destination, metadata)
+ * with at most one flaw, so that the loads that work, and what follows
+ * them, are fuzzed as well as the refusals.
+ */
+static uint64_t gen_near_valid_table(char *params, size_t len)
+{
+	unsigned int flaw = pick(12);
+	uint64_t sectors = dev_sectors(devs[0]);
+
+	params[0] = '\0';
+	add(params, len, "%s", flaw == 0 ? device_arg() : devs[0]);
+	add(params, len, "%s", flaw == 1 ? devs[0] : devs[1]);
+	add(params, len, "%s", flaw == 2 ? device_arg() : pick(4) ? "-" : devs[2]);
+	if (flaw == 3)
+		add(params, len, "%s", odd_number());
+	else
+		add(params, len, "%u", 8u << pick(11));
+	gen_features(params, len, flaw != 4);
+	if (flaw == 5)
+		add(params, len, "extra");
+	memmove(params, params + 1, strlen(params));
+	return flaw == 6 ? sectors + 8 : sectors;
+}
+
+/* A table line for the migrate target: half near valid, half anything. */
 static uint64_t gen_table(char *params, size_t len)
 {
-	const char *src = device_arg(), *dst = device_arg();
-	uint64_t sectors = dev_sectors(src);
+	const char *src, *dst;
+	uint64_t sectors;
 
+	if (nr_devs >= 3 && pick(2))
+		return gen_near_valid_table(params, len);
+	src = device_arg();
+	dst = device_arg();
+	sectors = dev_sectors(src);
 	params[0] = '\0';
 	if (!pick(10)) {	/* the same device twice */
 		dst = src;

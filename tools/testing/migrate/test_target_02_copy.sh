@@ -47,7 +47,9 @@ wait $fio_pid
 fio_rc=$?
 ktap_check "fio writes with verify through the target during the copy" [ $fio_rc -eq 0 ]
 [ $fio_rc -eq 0 ] || cat /tmp/fio.out
-ktap_check "copy was still running when the load ended" [ "$(field mig 1)" = copying ]
+# The load began before the copy (paused, resumed 2 s in): regions copied
+# by its end were copied under it, whatever the speed of the machine.
+ktap_expect "the copy ran under the load" '[ "$(in_sync mig)" -gt 0 ]'
 wait $hammer_pid
 ktap_check "hammer job finished" [ $? -eq 0 ]
 
