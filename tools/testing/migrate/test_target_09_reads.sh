@@ -31,7 +31,7 @@ echo "0 $len migrate /dev/mapper/srcdev /dev/mapper/dstdev - 128 2 rate 2097152"
 s0=$(in_sync mig)
 d0=$(reads dstdev)
 fio --name=race --filename=/dev/mapper/mig --direct=1 --ioengine=libaio --iodepth=8 \
-	--rw=randwrite --bs=4k --size=64M --io_size=16M --verify=crc32c \
+	--rw=randwrite --bs=4k --size=64M --io_size=8M --verify=crc32c \
 	--verify_backlog=64 --verify_fatal=1 --randseed=9 --eta=never > /tmp/race.fio 2>&1
 ktap_check "writes verified while regions turned in sync under them" [ $? -eq 0 ]
 ktap_expect "regions turned in sync during the load" '[ "$(in_sync mig)" -gt "$s0" ]'
