@@ -130,6 +130,7 @@ struct migrate_c {
 	ktime_t sample_since;	/* last copy done in this sample, 0: none */
 	u64 sample_us;
 	u64 sample_bytes;
+	bool sample_warm;	/* past the first sample of this mode */
 	u64 bytes_copied;
 	bool copier_running;
 	ktime_t copier_since;
@@ -767,17 +768,22 @@ static enum copy_mode __copy_mode(struct migrate_c *mc)
  * The legs' rate, sampled over MIGRATE_RATE_SAMPLE of back-to-back copies
  * in one mode: a full copy's rate is it; one region at a time reads and
  * then writes, each leg idle half the time, so twice that rate is. Paced
- * copies show only the pace. Caller holds mc->lock.
+ * copies show only the pace. The first sample of a mode is dropped: the
+ * devices' burst allowance (a cache, a throttle's bucket) inflates it.
+ * Caller holds mc->lock.
  */
 static void __sample_legs_rate(struct migrate_c *mc, sector_t sectors)
 {
 	enum copy_mode mode = __copy_mode(mc);
 	ktime_t now = ktime_get();
 	u64 gap_us = ktime_to_us(ktime_sub(now, mc->sample_since));
+	/* A pause or a change of mode between copies: start again. */
+	bool restart = mode != mc->sample_mode || !mc->sample_since ||
+		       gap_us > MIGRATE_RATE_SAMPLE;
 
-	if (mode == COPY_PACED || mode != mc->sample_mode ||
-	    !mc->sample_since || gap_us > MIGRATE_RATE_SAMPLE) {
-		/* A pause or a change of mode between copies: start again. */
+	if (restart)
+		mc->sample_warm = false;
+	if (restart || mode == COPY_PACED) {
 		mc->sample_mode = mode;
 		mc->sample_us = 0;
 		mc->sample_bytes = 0;
@@ -788,8 +794,11 @@ static void __sample_legs_rate(struct migrate_c *mc, sector_t sectors)
 	mc->sample_since = now;
 	if (mc->sample_us < MIGRATE_RATE_SAMPLE)
 		return;
-	mc->legs_rate = div64_u64(mc->sample_bytes * USEC_PER_SEC *
-				  (mode == COPY_SERIAL ? 2 : 1), mc->sample_us);
+	if (mc->sample_warm)
+		mc->legs_rate = div64_u64(mc->sample_bytes * USEC_PER_SEC *
+					  (mode == COPY_SERIAL ? 2 : 1),
+					  mc->sample_us);
+	mc->sample_warm = true;
 	mc->sample_us = 0;
 	mc->sample_bytes = 0;
 }

@@ -13,7 +13,8 @@ len=$(sectors "$src")		# the whole 1 GiB for copies and foreground
 conv_len=$((128 * 2048))	# 128 MiB for convergence
 cut_len=$((32 * 2048))		# 32 MiB for the cutover
 mib=$((len / 2048))
-for m in dm-migrate dm-raid dm-mirror dm-zero; do
+# raid1: md loads its personality on demand, which this guest cannot.
+for m in dm-migrate dm-raid raid1 dm-mirror dm-zero; do
 	modprobe "$m" || exit 1
 done
 
