@@ -46,22 +46,15 @@
 
 /*
  * The volume is busy while user I/O has been mapped within the last
- * MIGRATE_BUSY_SPAN. Then the copier gives way, as md's resync does, so
- * that the legs keep room for the workload: it copies one region at a time
- * until it knows the rate the legs allow, then at MIGRATE_BUSY_SHARE of it.
+ * MIGRATE_BUSY_SPAN. Then the copier gives way, as md's resync does: one
+ * region at a time, each copy followed by a rest 1/MIGRATE_BUSY_REST_DIV
+ * as long as it took, so that it holds the legs at most two thirds of the
+ * time whatever their speed.
  */
 #define MIGRATE_BUSY_SPAN	(HZ / 10)
-#define MIGRATE_BUSY_SHARE_NUM	2
-#define MIGRATE_BUSY_SHARE_DEN	3
-#define MIGRATE_RATE_SAMPLE	(USEC_PER_SEC / 2)
+#define MIGRATE_BUSY_REST_DIV	2
 
 enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
-
-enum copy_mode {
-	COPY_FULL,	/* idle volume: every job slot, at the configured rate */
-	COPY_SERIAL,	/* busy, legs' rate unknown: one region at a time */
-	COPY_PACED,	/* busy: a share of the legs' rate */
-};
 
 static const char * const leg_name[NR_LEGS] = { "source", "destination" };
 
@@ -80,6 +73,7 @@ struct copy_job {
 	struct bio_list held;	/* writes to the region, waiting for the copy */
 	region_t region;
 	bool active;		/* slot in use */
+	ktime_t claimed;
 	bool waiting;		/* claimed, waiting for source writes to drain */
 	int read_err;
 	unsigned long write_err;
@@ -125,12 +119,7 @@ struct migrate_c {
 	struct bio_list retry_reads;
 	u64 rate;
 	ktime_t throttle_next;
-	u64 legs_rate;		/* bytes/s the legs allow a copy, 0: unknown */
-	enum copy_mode sample_mode;	/* of the copies in this sample */
-	ktime_t sample_since;	/* last copy done in this sample, 0: none */
-	u64 sample_us;
-	u64 sample_bytes;
-	bool sample_warm;	/* past the first sample of this mode */
+	ktime_t rest_until;	/* busy: no copy starts before */
 	u64 bytes_copied;
 	bool copier_running;
 	ktime_t copier_since;
@@ -756,63 +745,15 @@ static bool volume_busy(struct migrate_c *mc)
 			   READ_ONCE(mc->last_user_io) + MIGRATE_BUSY_SPAN);
 }
 
-/* Caller holds mc->lock. */
-static enum copy_mode __copy_mode(struct migrate_c *mc)
+/* Busy: the copy just done earns a rest. Caller holds mc->lock. */
+static void __rest_after(struct migrate_c *mc, struct copy_job *job)
 {
-	if (!volume_busy(mc))
-		return COPY_FULL;
-	return mc->legs_rate ? COPY_PACED : COPY_SERIAL;
-}
-
-/*
- * The legs' rate, sampled over MIGRATE_RATE_SAMPLE of back-to-back copies
- * in one mode: a full copy's rate is it; one region at a time reads and
- * then writes, each leg idle half the time, so twice that rate is. Paced
- * copies show only the pace. The first sample of a mode is dropped: the
- * devices' burst allowance (a cache, a throttle's bucket) inflates it.
- * Caller holds mc->lock.
- */
-static void __sample_legs_rate(struct migrate_c *mc, sector_t sectors)
-{
-	enum copy_mode mode = __copy_mode(mc);
 	ktime_t now = ktime_get();
-	u64 gap_us = ktime_to_us(ktime_sub(now, mc->sample_since));
-	/* A pause or a change of mode between copies: start again. */
-	bool restart = mode != mc->sample_mode || !mc->sample_since ||
-		       gap_us > MIGRATE_RATE_SAMPLE;
+	u64 took = ktime_to_ns(ktime_sub(now, job->claimed));
 
-	if (restart)
-		mc->sample_warm = false;
-	if (restart || mode == COPY_PACED) {
-		mc->sample_mode = mode;
-		mc->sample_us = 0;
-		mc->sample_bytes = 0;
-	} else {
-		mc->sample_us += gap_us;
-		mc->sample_bytes += to_bytes(sectors);
-	}
-	mc->sample_since = now;
-	if (mc->sample_us < MIGRATE_RATE_SAMPLE)
-		return;
-	if (mc->sample_warm)
-		mc->legs_rate = div64_u64(mc->sample_bytes * USEC_PER_SEC *
-					  (mode == COPY_SERIAL ? 2 : 1),
-					  mc->sample_us);
-	mc->sample_warm = true;
-	mc->sample_us = 0;
-	mc->sample_bytes = 0;
-}
-
-/* The copy rate in @mode, 0 for no limit. Caller holds mc->lock. */
-static u64 __copy_rate(struct migrate_c *mc, enum copy_mode mode)
-{
-	u64 share;
-
-	if (mode != COPY_PACED)
-		return mc->rate;
-	share = div_u64(mc->legs_rate * MIGRATE_BUSY_SHARE_NUM,
-			MIGRATE_BUSY_SHARE_DEN);
-	return mc->rate ? min(mc->rate, share) : share;
+	if (volume_busy(mc))
+		mc->rest_until = ktime_add_ns(now,
+					      div_u64(took, MIGRATE_BUSY_REST_DIV));
 }
 
 /* Record finished copies and release the writes they held. */
@@ -845,8 +786,7 @@ static void finish_copies(struct migrate_c *mc)
 			}
 			mc->bytes_copied += to_bytes(region_len(&mc->geo,
 								job->region));
-			__sample_legs_rate(mc, region_len(&mc->geo,
-							  job->region));
+			__rest_after(mc, job);
 			synced = region_map_all_in_sync(mc->map);
 		}
 		/*
@@ -921,7 +861,8 @@ static unsigned long __throttle(struct migrate_c *mc, sector_t sectors,
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
-	enum copy_mode mode = __copy_mode(mc);
+	bool busy = volume_busy(mc);
+	ktime_t now = ktime_get();
 	struct copy_job *job = NULL;
 	unsigned int i;
 	region_t r;
@@ -929,15 +870,20 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
 			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
 	    mc->nr_jobs == MIGRATE_COPY_JOBS ||
-	    (mode == COPY_SERIAL && mc->nr_jobs))
+	    (busy && mc->nr_jobs))
 		return NULL;
 
 	r = region_map_next_unsynced(mc->map, mc->cursor);
 	if (r == mc->geo.nr_regions || __job_of_region(mc, r))
 		return NULL;
 
-	*delay = __throttle(mc, region_len(&mc->geo, r),
-			    __copy_rate(mc, mode));
+	if (busy && ktime_before(now, mc->rest_until)) {
+		u64 rest = ktime_to_ns(ktime_sub(mc->rest_until, now));
+
+		*delay = max(1UL, nsecs_to_jiffies(rest));
+		return NULL;
+	}
+	*delay = __throttle(mc, region_len(&mc->geo, r), mc->rate);
 	if (*delay)
 		return NULL;
 
@@ -946,6 +892,7 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 			job = &mc->jobs[i];
 	job->region = r;
 	job->active = true;
+	job->claimed = now;
 	bio_list_init(&job->held);
 	mc->nr_jobs++;
 	mc->cursor = r + 1;

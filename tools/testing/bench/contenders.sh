@@ -46,8 +46,8 @@ migrate_copied() {	# sectors dm-migrate has copied
 create() {
 	case $1 in
 	migrate) echo "0 $2 migrate $src $dst - $region" | dmsetup create bench ;;
-	# A new raid1 set without metadata devices resyncs leg 0 onto leg 1.
-	raid1) echo "0 $2 raid raid1 1 0 2 - $src - $dst" | dmsetup create bench ;;
+	# A raid1 set without metadata devices, told to resync leg 0 onto leg 1.
+	raid1) echo "0 $2 raid raid1 2 0 sync 2 - $src - $dst" | dmsetup create bench ;;
 	linear) echo "0 $2 linear $src 0" | dmsetup create bench ;;
 	esac
 }

@@ -55,8 +55,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 	echo "the copy of the 1 GiB volume (mixed: 70% reads). The copy's speed in the"
 	echo "same window is beside it: a contender that copies slower flatters its"
 	echo "foreground figures. dm-migrate's copier gives way while the volume is"
-	echo "busy (one region at a time until it has sampled the legs' rate, then two"
-	echo "thirds of it) and reads of regions in sync go to either leg, as"
+	echo "busy (one region at a time, each copy followed by a rest half as long)"
+	echo "and reads of regions in sync go to either leg, as"
 	echo "dm-raid1 balances reads over legs in sync (Documentation/dm-migrate.rst)."
 	echo
 	echo "| workload | contender | IOPS | of dm-linear | p99 us | copy MiB/s | of its idle copy |"
