@@ -66,7 +66,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 		for c in migrate raid1 linear; do
 			v=$(med "fg_$rw" $c 5)
 			cp=$(med "fg_$rw" $c 7)
-			idle=$(med idle_copy $c 5)
+			idle=$(med idle_copy $c 5 || true)	# none for linear
 			echo "| $rw | $c | $v | $(ratio "$v" "$lin") | $(med "fg_$rw" $c 6) | $([ $c = linear ] && echo - || echo "$cp") | $([ $c = linear ] && echo - || ratio "$cp" "$idle") |"
 		done
 	done
