@@ -73,7 +73,7 @@ struct copy_job {
 	struct bio_list held;	/* writes to the region, waiting for the copy */
 	region_t region;
 	bool active;		/* slot in use */
-	ktime_t claimed;
+	ktime_t claimed;	/* for the rest after it, when busy */
 	bool waiting;		/* claimed, waiting for source writes to drain */
 	int read_err;
 	unsigned long write_err;
@@ -836,23 +836,22 @@ static void start_waiting_copies(struct migrate_c *mc)
 }
 
 /*
- * Rate limit: each copy moves the next allowed start by its length at
- * @rate. Returns the delay in jiffies before the next copy may start, 0 if
- * it may start now. Caller holds mc->lock.
+ * Rate limit: each copy moves the next allowed start by its length at the
+ * configured rate. Returns the delay in jiffies before the next copy may
+ * start, 0 if it may start now. Caller holds mc->lock.
  */
-static unsigned long __throttle(struct migrate_c *mc, sector_t sectors,
-				u64 rate)
+static unsigned long __throttle(struct migrate_c *mc, sector_t sectors)
 {
 	ktime_t now = ktime_get();
 	u64 ns;
 
-	if (!rate)
+	if (!mc->rate)
 		return 0;
 	if (ktime_before(now, mc->throttle_next)) {
 		ns = ktime_to_ns(ktime_sub(mc->throttle_next, now));
 		return max(1UL, nsecs_to_jiffies(ns));
 	}
-	ns = div64_u64(to_bytes(sectors) * NSEC_PER_SEC, rate);
+	ns = div64_u64(to_bytes(sectors) * NSEC_PER_SEC, mc->rate);
 	mc->throttle_next = ktime_add_ns(now, ns);
 	return 0;
 }
@@ -883,7 +882,7 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 		*delay = max(1UL, nsecs_to_jiffies(rest));
 		return NULL;
 	}
-	*delay = __throttle(mc, region_len(&mc->geo, r), mc->rate);
+	*delay = __throttle(mc, region_len(&mc->geo, r));
 	if (*delay)
 		return NULL;
 
