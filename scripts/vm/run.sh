@@ -92,10 +92,10 @@ for h in "${helpers[@]}"; do
 done
 cp -P "$top"/userspace/build/libdmmigrate.so* "$stage/usr/local/lib/" 2>/dev/null || true
 printf '%q ' "$@" > "$stage/etc/dmm-run"
-# A test still running a minute before the timeout has the guest say what
+# A test still running 90 s before the timeout has the guest say what
 # it waits on (scripts/vm/init): a bio stuck in a target leaves its waiters
 # asleep interruptibly, where the hung-task detector does not look.
-[ "$timeout" -gt 180 ] && echo $((timeout - 60)) > "$stage/etc/dmm-watchdog"
+[ "$timeout" -gt 180 ] && echo $((timeout - 90)) > "$stage/etc/dmm-watchdog"
 echo "KVER=$kver" > "$stage/etc/dmm-env"
 echo /usr/local/lib > "$stage/etc/ld.so.conf"
 project=$workdir/$name.project.cpio
@@ -192,5 +192,5 @@ echo "# vm: $name: FAILED: $verdict"
 echo "# vm: console: $console"
 grep -a -E -A 20 'BUG:|WARNING:|Oops|Kernel panic|blocked for more than|lockdep|KASAN' "$console" | head -n 40 | sed 's/^/# console: /'
 sed -n '/^DMM-WATCHDOG-BEGIN/,/^DMM-WATCHDOG-END/p' "$console" | tr -d '\r' |
-	grep -v '^DMM-WATCHDOG' | head -n 60 | sed 's/^/# watchdog: /'
+	grep -v '^DMM-WATCHDOG' | head -n 150 | sed 's/^/# watchdog: /'
 exit 1

@@ -127,7 +127,7 @@ vm_test() {
 	else
 		result fail "vm $k/$name" "VM: ${verdict#\# vm: }"
 		grep '^# ' "$logdir/$name-$kver.out" | grep -v '^# watchdog: ' | tail -n 12 | sed 's/^/#   /'
-		grep '^# watchdog: ' "$logdir/$name-$kver.out" | head -n 40 | sed 's/^/#   /'
+		grep '^# watchdog: ' "$logdir/$name-$kver.out" | head -n 100 | sed 's/^/#   /'
 	fi
 	rm -f "$logdir"/vm/*.img
 }
