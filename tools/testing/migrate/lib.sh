@@ -43,6 +43,12 @@ diag() {
 	echo "# $*"
 }
 
+# step WHAT: what the test is doing now, for the VM's watchdog to print if
+# it never finishes (scripts/vm/init).
+step() {
+	echo "$*" > /tmp/dmm-step
+}
+
 # ktap_check DESC CMD...: one test case, passed when CMD succeeds.
 ktap_check() {
 	local desc=$1

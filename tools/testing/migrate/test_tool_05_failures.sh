@@ -120,10 +120,30 @@ wait_health() {
 	return 1
 }
 
+# stop_fio PID: SIGTERM, and a minute to complete its writes; a write
+# that never completes is reported with where fio and the devices stand.
+stop_fio() {
+	local pid=$1 p
+	kill "$pid"
+	for _ in $(seq 600); do
+		kill -0 "$pid" 2> /dev/null || { wait "$pid" 2> /dev/null; return 0; }
+		sleep 0.1
+	done
+	dmsetup status | sed 's/^/status: /'
+	grep -H . /sys/block/*/inflight | grep -v ':0 *0$' | sed 's/^/in flight: /'
+	for p in $(pgrep fio); do
+		echo "fio $p: $(cat "/proc/$p/wchan")"
+		sed 's/^/    /' "/proc/$p/stack"
+	done
+	kill -KILL "$pid"
+	return 1
+}
+
 round() {
 	local row=$1 phase=$2 r=$3 dest=/dev/mapper/dstx cmd errs=() want state before fault
-	local serving fio_pid=
+	local serving fio_pid= start=$SECONDS
 
+	step "row $row $phase round $r: setting up"
 	: > /tmp/uevents
 	# Legs: each behind a dm device whose table the fault replaces.
 	dmsetup create srcx --table "0 $len linear $src 0" || return 1
@@ -148,6 +168,7 @@ round() {
 	}
 	rsleep 20
 
+	step "row $row $phase round $r: the fault, and what must be reported"
 	# The fault.
 	case $row in
 	1) dmsetup reload dstx --table "0 $len error" && dmsetup suspend dstx && dmsetup resume dstx ;;
@@ -191,6 +212,7 @@ round() {
 			errs+=("no change uevent announced the halt")
 	fi
 	rsleep 20
+	step "row $row $phase round $r: stopping the writes"
 	touch /tmp/ledger.stop
 	wait "$ledger_pid"
 	grep -q ' hung$' /tmp/ledger && errs+=("a write to the volume hung for 30 s")
@@ -202,8 +224,10 @@ round() {
 	*) grep -q ' fail$' /tmp/ledger &&
 		errs+=("$(grep -c ' fail$' /tmp/ledger) writes failed though a healthy leg held every write") ;;
 	esac
-	[ -n "$fio_pid" ] && { kill "$fio_pid"; wait "$fio_pid" 2> /dev/null; }
+	[ -n "$fio_pid" ] && { stop_fio "$fio_pid" > /tmp/fio.stuck ||
+		{ errs+=("fio's writes did not complete in 60 s"); sed 's/^/# /' /tmp/fio.stuck; }; }
 
+	step "row $row $phase round $r: confirm or abort"
 	# The command: confirm or abort, at random (abort follows a refused
 	# confirm). Confirm is accepted exactly when the volume is in sync on
 	# a healthy destination.
@@ -243,6 +267,7 @@ round() {
 	[ "$row" = 6 ] && [ "$serving" = "$dst" ] &&
 		{ [ "$(sum_mib "$src" 64)" = "$(sum_mib "$dst" 64)" ] || errs+=("legs differ after confirm"); }
 
+	step "row $row $phase round $r: checks and removal"
 	# Nothing left behind.
 	tool remove vol
 	[ "$rc" -eq 0 ] || errs+=("remove: exit $rc: $err")
@@ -251,7 +276,7 @@ round() {
 	[ "$row" = 2 ] || dmsetup remove dstx
 	[ -z "$(dmsetup ls | grep -v '^No devices')" ] || errs+=("devices left: $(dmsetup ls | tr '\n' ' ')")
 
-	diag "row $row $phase round $r: state $state, $cmd$([ $cmd = confirm ] && echo " $want"), $(wc -l < /tmp/ledger) ledger writes"
+	diag "row $row $phase round $r: state $state, $cmd$([ $cmd = confirm ] && echo " $want"), $(wc -l < /tmp/ledger) ledger writes, $((SECONDS - start)) s"
 	[ ${#errs[@]} -eq 0 ] && return 0
 	for e in "${errs[@]}"; do diag "row $row $phase round $r: $e"; done
 	return 1
