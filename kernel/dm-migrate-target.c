@@ -16,6 +16,12 @@
  *                  region (else the copy could read the old data and the
  *                  region be marked in sync without the write)
  *
+ * A discard or write-zeroes of a whole region not yet copied is a copy job
+ * of its own instead: it waits, as a copy does, for the source writes in
+ * flight, holds later writes, goes to both legs, and leaves the region in
+ * sync without a byte copied, so that a volume mostly discarded copies in
+ * proportion to its data.
+ *
  * With a metadata device, a write to a region in sync first puts the region
  * in the write-intent window (its bit cleared on disk by a commit), so that
  * a crash with the write on one leg only is repaired by copying it again.
@@ -75,6 +81,8 @@ struct copy_job {
 	bool active;		/* slot in use */
 	ktime_t claimed;	/* for the rest after it, when busy */
 	bool waiting;		/* claimed, waiting for source writes to drain */
+	struct bio *discard;	/* a discard of the whole region, not a copy */
+	bool failed;		/* the discard: not done on both legs */
 	int read_err;
 	unsigned long write_err;
 };
@@ -104,9 +112,10 @@ struct migrate_c {
 
 	/*
 	 * Protects the region map, the job slots and their held lists, the
-	 * in-flight hash, the copy cursor, the done list, the throttle and
-	 * the copier clock. Taken from bio completion (irq) context, so
-	 * always with irqsave. Never held across I/O submission.
+	 * discards waiting for a slot, the in-flight hash, the copy cursor,
+	 * the done list, the throttle and the copier clock. Taken from bio
+	 * completion (irq) context, so always with irqsave. Never held
+	 * across I/O submission.
 	 */
 	spinlock_t lock;
 	struct region_map *map;
@@ -116,6 +125,7 @@ struct migrate_c {
 	region_t cursor;
 	struct hlist_head inflight[1 << MIGRATE_INFLIGHT_BITS];
 	struct list_head done_jobs;
+	struct bio_list discard_wait;	/* whole-region discards: no job free */
 	struct bio_list retry_reads;
 	u64 rate;
 	ktime_t throttle_next;
@@ -160,6 +170,7 @@ struct migrate_c {
 struct migrate_io {
 	struct migrate_c *mc;
 	struct window_entry *intent;	/* counted in this window entry */
+	struct copy_job *job;		/* the discard this job is */
 	struct hlist_node inflight;
 	struct bvec_iter saved_iter;	/* to re-issue a failed read */
 	region_t region;
@@ -174,6 +185,7 @@ struct migrate_io {
 #define IO_FLUSH	0x04
 #define IO_READ		0x08	/* counted in reads_inflight */
 #define IO_RETRIED	0x10	/* a read re-issued to the other leg */
+#define IO_JOB		0x20	/* a discard done as a copy job */
 
 static const char *mc_name(struct migrate_c *mc)
 {
@@ -296,6 +308,18 @@ static bool __region_has_inflight(struct migrate_c *mc, region_t region)
 		if (io->region == region)
 			return true;
 	return false;
+}
+
+/* A job's copy or discard has ended: the worker records it. */
+static void job_done(struct copy_job *job)
+{
+	struct migrate_c *mc = job->mc;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	list_add_tail(&job->done_entry, &mc->done_jobs);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	wake_worker(mc);
 }
 
 /* Caller holds mc->lock. */
@@ -434,6 +458,11 @@ static void mirror_done(struct migrate_io *io, enum migrate_leg_id leg,
 		leg_failed(mc, LEG_SOURCE);
 	if (io_error_is_leg_failure(dst))
 		leg_failed(mc, LEG_DEST);
+	/* A region discarded on one leg only stays to be copied. */
+	if (io->flags & IO_JOB) {
+		io->job->failed = src || dst;
+		job_done(io->job);
+	}
 
 	/*
 	 * The region is in sync, so either leg alone holds every write to it:
@@ -456,7 +485,8 @@ static void mirror_dest_endio(struct bio *clone)
 	mirror_done(clone->bi_private, LEG_DEST, clone);
 }
 
-static void mirror_write(struct migrate_c *mc, struct bio *bio)
+/* False when @bio was failed for want of clones. */
+static bool mirror_write(struct migrate_c *mc, struct bio *bio)
 {
 	static bio_end_io_t * const endio[NR_LEGS] = {
 		mirror_source_endio, mirror_dest_endio
@@ -481,13 +511,90 @@ static void mirror_write(struct migrate_c *mc, struct bio *bio)
 				bio_put(clone[leg]);
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
-		return;
+		return false;
 	}
 	for (leg = 0; leg < NR_LEGS; leg++) {
 		clone[leg]->bi_end_io = endio[leg];
 		clone[leg]->bi_private = io;
 		submit_bio_noacct(clone[leg]);
 	}
+	return true;
+}
+
+static void copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct copy_job *job = context;
+
+	job->read_err = read_err;
+	job->write_err = write_err;
+	job_done(job);
+}
+
+static void start_copy(struct copy_job *job)
+{
+	struct migrate_c *mc = job->mc;
+	struct dm_io_region from = {
+		.bdev = mc->leg[LEG_SOURCE]->bdev,
+		.sector = region_start(&mc->geo, job->region),
+		.count = region_len(&mc->geo, job->region),
+	};
+	struct dm_io_region to = from;
+
+	to.bdev = mc->leg[LEG_DEST]->bdev;
+	dm_kcopyd_copy(mc->kc, &from, 1, &to, 0, copy_done, job);
+}
+
+/* A job starts once no source write to its region is in flight. */
+static void start_job(struct copy_job *job)
+{
+	if (!job->discard)
+		start_copy(job);
+	else if (!mirror_write(job->mc, job->discard))
+		job_done(job);	/* failed, so the region stays to be copied */
+}
+
+/*
+ * Take a free job slot for @region: a copy, or @discard when that covers
+ * the region. Caller holds mc->lock and has seen a slot free.
+ */
+static struct copy_job *__claim_job(struct migrate_c *mc, region_t region,
+				    struct bio *discard)
+{
+	struct copy_job *job = NULL;
+	unsigned int i;
+
+	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+		if (!mc->jobs[i].active)
+			job = &mc->jobs[i];
+	job->region = region;
+	job->active = true;
+	job->claimed = ktime_get();
+	job->discard = discard;
+	job->failed = !!discard;	/* until both legs did it */
+	job->read_err = 0;
+	job->write_err = 0;
+	bio_list_init(&job->held);
+	mc->nr_jobs++;
+
+	/* Writes issued before the claim may still be on their way. */
+	job->waiting = __region_has_inflight(mc, region);
+	if (job->waiting)
+		mc->nr_waiting++;
+	return job;
+}
+
+/*
+ * A write-zeroes of a whole region sent to both legs leaves them alike
+ * without a copy; so does a discard, after which the region's data is
+ * undefined, as on any device.
+ */
+static bool unmaps_whole_region(struct migrate_c *mc, struct bio *bio,
+				region_t region)
+{
+	return (bio_op(bio) == REQ_OP_DISCARD ||
+		bio_op(bio) == REQ_OP_WRITE_ZEROES) &&
+	       bio->bi_iter.bi_sector == region_start(&mc->geo, region) &&
+	       bio_sectors(bio) == region_len(&mc->geo, region);
 }
 
 /*
@@ -503,7 +610,7 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 	unsigned long flags;
 
 	io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
-	io->flags &= ~(IO_TRACKED | IO_MIRRORED);
+	io->flags &= ~(IO_TRACKED | IO_MIRRORED | IO_JOB);
 	io->intent = NULL;
 
 	spin_lock_irqsave(&mc->lock, flags);
@@ -531,6 +638,23 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 	if (job) {
 		bio_list_add(&job->held, bio);
 		spin_unlock_irqrestore(&mc->lock, flags);
+		return DM_MAPIO_SUBMITTED;
+	}
+	/* Suspending waits for the jobs: none is claimed meanwhile. */
+	if (unmaps_whole_region(mc, bio, io->region) &&
+	    !(mc->flags & (BIT(MC_SOURCE_FAILED) | BIT(MC_SUSPENDED)))) {
+		if (mc->nr_jobs == MIGRATE_COPY_JOBS) {
+			/* The next job to end dispatches it again. */
+			bio_list_add(&mc->discard_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+		job = __claim_job(mc, io->region, bio);
+		io->flags |= IO_JOB;
+		io->job = job;
+		spin_unlock_irqrestore(&mc->lock, flags);
+		if (!job->waiting)
+			start_job(job);
 		return DM_MAPIO_SUBMITTED;
 	}
 	io->flags |= IO_TRACKED;
@@ -702,34 +826,6 @@ static void retry_reads(struct migrate_c *mc)
 	}
 }
 
-static void copy_done(int read_err, unsigned long write_err, void *context)
-{
-	struct copy_job *job = context;
-	struct migrate_c *mc = job->mc;
-	unsigned long flags;
-
-	job->read_err = read_err;
-	job->write_err = write_err;
-	spin_lock_irqsave(&mc->lock, flags);
-	list_add_tail(&job->done_entry, &mc->done_jobs);
-	spin_unlock_irqrestore(&mc->lock, flags);
-	wake_worker(mc);
-}
-
-static void start_copy(struct copy_job *job)
-{
-	struct migrate_c *mc = job->mc;
-	struct dm_io_region from = {
-		.bdev = mc->leg[LEG_SOURCE]->bdev,
-		.sector = region_start(&mc->geo, job->region),
-		.count = region_len(&mc->geo, job->region),
-	};
-	struct dm_io_region to = from;
-
-	to.bdev = mc->leg[LEG_DEST]->bdev;
-	dm_kcopyd_copy(mc->kc, &from, 1, &to, 0, copy_done, job);
-}
-
 static void redispatch(struct migrate_c *mc, struct bio_list *bios)
 {
 	struct bio *bio;
@@ -778,24 +874,28 @@ static void finish_copies(struct migrate_c *mc)
 
 		bio_list_init(&held);
 		spin_lock_irqsave(&mc->lock, flags);
-		if (!job->read_err && !job->write_err) {
+		if (!job->read_err && !job->write_err && !job->failed) {
 			region_map_mark_in_sync(mc->map, job->region);
 			if (mc->md) {
 				migrate_md_region_changed(mc->md, job->region);
 				mc->need_dest_flush = true;
 			}
-			mc->bytes_copied += to_bytes(region_len(&mc->geo,
-								job->region));
-			__rest_after(mc, job);
+			if (!job->discard) {
+				mc->bytes_copied +=
+					to_bytes(region_len(&mc->geo, job->region));
+				__rest_after(mc, job);
+			}
 			synced = region_map_all_in_sync(mc->map);
 		}
 		/*
 		 * From here writes to the region see it in sync (mirrored) or,
 		 * after a failed copy, not copied (source only); the held ones
-		 * take the same path.
+		 * take the same path. The slot is free for a waiting discard.
 		 */
 		bio_list_merge(&held, &job->held);
 		bio_list_init(&job->held);
+		bio_list_merge(&held, &mc->discard_wait);
+		bio_list_init(&mc->discard_wait);
 		job->active = false;
 		mc->nr_jobs--;
 		__update_copier_clock(mc);
@@ -832,7 +932,7 @@ static void start_waiting_copies(struct migrate_c *mc)
 	spin_unlock_irqrestore(&mc->lock, flags);
 
 	for (i = 0; i < n; i++)
-		start_copy(ready[i]);
+		start_job(ready[i]);
 }
 
 /*
@@ -862,8 +962,6 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 {
 	bool busy = volume_busy(mc);
 	ktime_t now = ktime_get();
-	struct copy_job *job = NULL;
-	unsigned int i;
 	region_t r;
 
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
@@ -886,21 +984,8 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 	if (*delay)
 		return NULL;
 
-	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
-		if (!mc->jobs[i].active)
-			job = &mc->jobs[i];
-	job->region = r;
-	job->active = true;
-	job->claimed = now;
-	bio_list_init(&job->held);
-	mc->nr_jobs++;
 	mc->cursor = r + 1;
-
-	/* Writes issued before the claim may still be on their way. */
-	job->waiting = __region_has_inflight(mc, r);
-	if (job->waiting)
-		mc->nr_waiting++;
-	return job;
+	return __claim_job(mc, r, NULL);
 }
 
 static void claim_copies(struct migrate_c *mc)
@@ -915,7 +1000,7 @@ static void claim_copies(struct migrate_c *mc)
 		if (!job)
 			break;
 		if (!job->waiting)
-			start_copy(job);
+			start_job(job);
 	}
 	if (delay)
 		mod_delayed_work(mc->wq, &mc->waker, delay);
@@ -1121,6 +1206,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_lock_init(&mc->lock);
 	INIT_LIST_HEAD(&mc->done_jobs);
 	bio_list_init(&mc->retry_reads);
+	bio_list_init(&mc->discard_wait);
 	init_waitqueue_head(&mc->jobs_drained);
 	INIT_WORK(&mc->worker, worker_fn);
 	INIT_DELAYED_WORK(&mc->waker, waker_fn);

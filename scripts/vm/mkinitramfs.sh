@@ -18,7 +18,7 @@ tools=(
 	/usr/bin/busybox /usr/bin/bash /usr/sbin/dmsetup /usr/bin/fio
 	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/blkid /usr/sbin/wipefs
 	/usr/sbin/sfdisk /usr/bin/nbd-server /usr/sbin/nbd-client
-	/usr/sbin/losetup /usr/bin/flock /usr/bin/timeout
+	/usr/sbin/losetup /usr/bin/flock /usr/bin/timeout /usr/sbin/blkdiscard
 )
 modules=(
 	virtio_pci virtio_blk dm-mod dm-flakey dm-delay
@@ -27,7 +27,9 @@ modules=(
 
 # The key: this script, the guest helpers, the kernel's module tree and
 # the installed versions of the packages the tools come from.
-pkgs=$(for t in "${tools[@]}"; do dpkg -S "$t" 2>/dev/null | cut -d: -f1; done |
+# dpkg knows some of them by their path before /usr was merged.
+pkgs=$(for t in "${tools[@]}"; do
+	{ dpkg -S "$t" 2>/dev/null || dpkg -S "${t#/usr}" 2>/dev/null; } | cut -d: -f1; done |
 	sort -u | xargs dpkg-query -W -f='${Package}=${Version}\n')
 key=$( { cat "$0" "$here/init" "$here/guest-exit.c"; echo "$kver"; echo "$pkgs";
 	 stat -c '%n %s %Y' "$moddir/modules.dep"; } | sha256sum | cut -c1-16)

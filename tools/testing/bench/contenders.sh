@@ -3,11 +3,14 @@
 # dm-raid1's resync and dm-linear, on the same throttled legs, the contenders
 # interleaved within each round. Prints one line per measurement:
 #   result <measure> <contender> <round> <value> [<value>...]
-# which tools/testing/bench/run.sh turns into medians and ratios.
+# which tools/testing/bench/run.sh turns into medians and ratios. A second
+# argument runs only the measures it names ("discarded_copy cutover").
 . /dmm/tools/testing/migrate/lib.sh
 
 src=$(disk src) && dst=$(disk dst) || exit 1
 rounds=${1:-3}
+measures=${2:-idle_copy foreground write_cost converge cutover discarded_copy memory}
+want() { [[ " $measures " == *" $1 "* ]]; }
 region=1024			# sectors: the tool's default, 512 KiB
 len=$(sectors "$src")		# the whole 1 GiB for copies and foreground
 conv_len=$((128 * 2048))	# 128 MiB for convergence
@@ -105,6 +108,23 @@ fio_window() {
 			for (i = 59; i <= 78; i++) if ($i ~ /^99\.000000%=/) { split($i, a, "="); if (a[2] > p) p = a[2] }
 			printf "%d %d", $8 + $49, p
 		}'
+}
+
+# A source mostly discarded: the copier paused, the last 7/8 of the volume
+# discarded through it, then resumed. Seconds to sync, and sectors read
+# from the source per sector of volume.
+discarded_copy() {
+	local round=$1 t0 t1 r0
+	echo "0 $len migrate $src $dst - $region 1 paused" | dmsetup create bench || return 1
+	blkdiscard -o $((len / 8 * 512)) /dev/mapper/bench || return 1
+	r0=$(stat_of "$src" 3)
+	t0=$(now_ms)
+	dmsetup message bench 0 resume
+	wait_copied migrate || return 1
+	t1=$(now_ms)
+	dmsetup remove bench
+	echo "result discarded_copy migrate $round $(awk -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", ms / 1000 }')" \
+		"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')"
 }
 
 # Foreground I/O during the copy (from its start): IOPS and p99 of each
@@ -225,24 +245,27 @@ memory() {
 }
 
 for round in $(seq "$rounds"); do
-	for c in plain migrate raid1; do
+	want idle_copy && for c in plain migrate raid1; do
 		idle_copy "$c" "$round"
 	done
-	for c in migrate raid1 linear; do
+	want foreground && for c in migrate raid1 linear; do
 		foreground "$c" "$round"
 	done
-	for c in migrate raid1; do
+	want write_cost && for c in migrate raid1; do
 		write_cost "$c" "$round"
 	done
-	for load in 0 50 90; do
+	want converge && for load in 0 50 90; do
 		converge "$load" "$round"
 	done
-	for i in 1 2 3 4; do
+	want cutover && for i in 1 2 3 4; do
 		for how in confirm swap1 swap3 none; do
 			cutover "$how" "$round"
 		done
 	done
+	# Last: it leaves most of the source unmapped.
+	want discarded_copy && discarded_copy "$round"
 done
-for c in migrate mirror; do
+want memory && for c in migrate mirror; do
 	memory "$c"
 done
+true

@@ -49,6 +49,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 		echo "| $c | $v | $(ratio "$v" "$plain") | $(med idle_copy $c 6) | $(med idle_copy $c 7) |"
 	done
 	echo
+	echo "## A source mostly discarded"
+	echo
+	echo "The copier paused, the last 7/8 of the 1 GiB volume discarded through it"
+	echo "(blkdiscard), then resumed: whole-region discards leave their regions in"
+	echo "sync uncopied (Documentation/dm-migrate.rst), so the copy should take"
+	echo "1/8 of the whole volume's idle copy."
+	echo
+	echo "| contender | seconds to sync | of the idle copy of the whole volume | source read per volume byte |"
+	echo "|---|---|---|---|"
+	v=$(med discarded_copy migrate 5 || true)
+	whole=$(awk -v r="$(med idle_copy migrate 5 || true)" 'BEGIN { if (r + 0 > 0) printf "%.1f", 1024 / r }')
+	echo "| migrate | $v | $(ratio "$v" "$whole") | $(med discarded_copy migrate 6 || true) |"
+	echo
 	echo "## Foreground I/O during the copy"
 	echo
 	echo "fio, 4 KiB random, libaio queue depth 8, 10 s windows from the start of"
