@@ -109,7 +109,7 @@ fi
 # disks and timeout of its "# vm:" line; its KTAP cases and the VM's verdict
 # (exit status, console, kmemleak on the debug kernel) counted.
 vm_test() {
-	local k=$1 kver=$2 t=$3 name vmargs vm_rc ktap verdict	# vm_extra: more run.sh options
+	local k=$1 kver=$2 t=$3 name vmargs vm_rc ktap verdict start=$SECONDS	# vm_extra: more run.sh options
 	shift 3
 	name=$(basename "$t" .sh)
 	vmargs=$(sed -n 's/^# vm: //p' "$t")
@@ -118,6 +118,7 @@ vm_test() {
 	scripts/vm/run.sh -k "$kver" -w "$logdir/vm" -l "$name" $vmargs ${vm_extra:-} -- "/dmm/$t" "$@" \
 		> "$logdir/$name-$kver.out" 2>&1
 	vm_rc=$?
+	echo "# vm $kver: $name: $((SECONDS - start)) s"
 	ktap=$logdir/vm/$name-$kver.ktap
 	[ -f "$ktap" ] && count_ktap "vm $k/$name" "$ktap" "" "$(planned_of "$ktap")"
 	verdict=$(grep '^# vm: .*FAILED' "$logdir/$name-$kver.out" | head -n 1)

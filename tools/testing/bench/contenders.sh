@@ -49,8 +49,10 @@ migrate_copied() {	# sectors dm-migrate has copied
 create() {
 	case $1 in
 	migrate) echo "0 $2 migrate $src $dst - $region" | dmsetup create bench ;;
-	# A raid1 set without metadata devices, told to resync leg 0 onto leg 1.
-	raid1) echo "0 $2 raid raid1 2 0 sync 2 - $src - $dst" | dmsetup create bench ;;
+	# A raid1 set without metadata devices, leg 1 rebuilt from leg 0 (with
+	# "sync" alone such a set reports itself in sync at once).
+	raid1) echo "0 $2 raid raid1 5 0 rebuild 1 region_size $region 2 - $src - $dst" |
+		dmsetup create bench ;;
 	linear) echo "0 $2 linear $src 0" | dmsetup create bench ;;
 	esac
 }

@@ -120,22 +120,22 @@ wait_health() {
 	return 1
 }
 
-# stop_fio PID: SIGTERM, and a minute to complete its writes; a write
-# that never completes is reported with where fio and the devices stand.
+# stop_fio PID: SIGKILL, and a minute to exit, which a process does only
+# once its writes in flight have completed; one that never completes is
+# reported with where fio and the devices stand. (Not SIGTERM: fio sent
+# it a few seconds after its start was seen, on the debug kernel, to run on
+# with no I/O in flight until the VM's timeout.)
 stop_fio() {
-	local pid=$1 p
-	kill "$pid"
+	local pid=$1
+	kill -KILL "$pid"
 	for _ in $(seq 600); do
 		kill -0 "$pid" 2> /dev/null || { wait "$pid" 2> /dev/null; return 0; }
 		sleep 0.1
 	done
 	dmsetup status | sed 's/^/status: /'
-	grep -H . /sys/block/*/inflight | grep -v ':0 *0$' | sed 's/^/in flight: /'
-	for p in $(pgrep fio); do
-		echo "fio $p: $(cat "/proc/$p/wchan")"
-		sed 's/^/    /' "/proc/$p/stack"
-	done
-	kill -KILL "$pid"
+	grep -H . /sys/block/*/inflight | grep -v ':  *0  *0$' | sed 's/^/in flight: /'
+	echo "fio $pid: $(awk '/^State/ { print $2 }' "/proc/$pid/status") $(cat "/proc/$pid/wchan")"
+	sed 's/^/    /' "/proc/$pid/stack"
 	return 1
 }
 
@@ -161,8 +161,9 @@ round() {
 	ledger_run &
 	ledger_pid=$!
 	[ "$row" = 6 ] && {
+		# One process (--thread), so that one SIGKILL stops it all.
 		fio --name=heavy --filename=/dev/mapper/vol --direct=1 --ioengine=libaio \
-			--iodepth=8 --rw=randwrite --bs=16k --offset=56M --size=8M \
+			--iodepth=8 --rw=randwrite --bs=16k --offset=56M --size=8M --thread \
 			--time_based --runtime=600 > /dev/null 2>&1 &
 		fio_pid=$!
 	}
