@@ -5,12 +5,17 @@
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
+all="idle_copy foreground write_cost converge cutover discarded_copy memory"
+rounds=${1:-3}
+measures=${2:-$all}
+# A misspelt measure would silently measure nothing.
+for m in $measures; do
+	[[ " $all " == *" $m "* ]] || { echo "contenders: unknown measure '$m' (measures: $all)" >&2; exit 2; }
+done
+want() { [[ " $measures " == *" $1 "* ]]; }
 . /dmm/tools/testing/migrate/lib.sh
 
 src=$(disk src) && dst=$(disk dst) || exit 1
-rounds=${1:-3}
-measures=${2:-idle_copy foreground write_cost converge cutover discarded_copy memory}
-want() { [[ " $measures " == *" $1 "* ]]; }
 region=1024			# sectors: the tool's default, 512 KiB
 len=$(sectors "$src")		# the whole 1 GiB for copies and foreground
 conv_len=$((128 * 2048))	# 128 MiB for convergence
