@@ -9,7 +9,9 @@
  * Write paths, by the state of the write's region (every bio is confined to
  * one region by max_io_len, or by dm_accept_partial_bio for discards):
  *
- *   in sync        cloned to both legs; completed when both have it
+ *   in sync        cloned to both legs; completed when both have it. A
+ *                  write overlapping one still in flight waits for it, since
+ *                  each leg may complete the two in either order
  *   being copied   held on the copy job, re-dispatched once the copy is done
  *   not yet copied sent to the source alone and counted in the in-flight
  *                  hash, so that the copier waits for it before reading the
@@ -112,7 +114,8 @@ struct migrate_c {
 
 	/*
 	 * Protects the region map, the job slots and their held lists, the
-	 * discards waiting for a slot, the in-flight hash, the copy cursor,
+	 * discards waiting for a slot, the in-flight hash and the writes
+	 * waiting for an overlapping one to complete, the copy cursor,
 	 * the done list, the throttle and the copier clock. Taken from bio
 	 * completion (irq) context, so always with irqsave. Never held
 	 * across I/O submission.
@@ -123,7 +126,9 @@ struct migrate_c {
 	unsigned int nr_jobs;
 	unsigned int nr_waiting;
 	region_t cursor;
+	/* Source-only writes, and mirrored writes, in flight, by region. */
 	struct hlist_head inflight[1 << MIGRATE_INFLIGHT_BITS];
+	struct bio_list overlap_wait;	/* mirrored writes: see dispatch_write */
 	struct list_head done_jobs;
 	struct bio_list discard_wait;	/* whole-region discards: no job free */
 	struct bio_list retry_reads;
@@ -172,7 +177,8 @@ struct migrate_io {
 	struct window_entry *intent;	/* counted in this window entry */
 	struct copy_job *job;		/* the discard this job is */
 	struct hlist_node inflight;
-	struct bvec_iter saved_iter;	/* to re-issue a failed read */
+	/* Where the bio starts: to re-issue a failed read, to find overlaps. */
+	struct bvec_iter saved_iter;
 	region_t region;
 	atomic_t pending;		/* mirrored write: legs outstanding */
 	blk_status_t status[NR_LEGS];
@@ -180,7 +186,7 @@ struct migrate_io {
 	u8 flags;
 };
 
-#define IO_TRACKED	0x01	/* in the in-flight hash */
+#define IO_TRACKED	0x01	/* in mc->inflight */
 #define IO_MIRRORED	0x02	/* cloned to both legs */
 #define IO_FLUSH	0x04
 #define IO_READ		0x08	/* counted in reads_inflight */
@@ -308,6 +314,36 @@ static bool __region_has_inflight(struct migrate_c *mc, region_t region)
 		if (io->region == region)
 			return true;
 	return false;
+}
+
+/*
+ * A mirrored write in flight that @io overlaps. Only mirrored writes are in
+ * the hash for a region in sync: it took none source-only since its copy.
+ * Caller holds mc->lock.
+ */
+static bool __overlaps_inflight(struct migrate_c *mc, struct migrate_io *io)
+{
+	sector_t start = io->saved_iter.bi_sector;
+	sector_t end = start + (io->saved_iter.bi_size >> SECTOR_SHIFT);
+	struct migrate_io *other;
+
+	hlist_for_each_entry(other, &mc->inflight[inflight_slot(io->region)],
+			     inflight) {
+		sector_t o_start = other->saved_iter.bi_sector;
+		sector_t o_end = o_start +
+				 (other->saved_iter.bi_size >> SECTOR_SHIFT);
+
+		if (other->region == io->region && start < o_end && o_start < end)
+			return true;
+	}
+	return false;
+}
+
+/* Caller holds mc->lock. */
+static void __track(struct migrate_c *mc, struct migrate_io *io)
+{
+	io->flags |= IO_TRACKED;
+	hlist_add_head(&io->inflight, &mc->inflight[inflight_slot(io->region)]);
 }
 
 /* A job's copy or discard has ended: the worker records it. */
@@ -610,6 +646,7 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 	unsigned long flags;
 
 	io->region = region_of_sector(&mc->geo, bio->bi_iter.bi_sector);
+	io->saved_iter = bio->bi_iter;
 	io->flags &= ~(IO_TRACKED | IO_MIRRORED | IO_JOB);
 	io->intent = NULL;
 
@@ -621,6 +658,17 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 		return DM_MAPIO_REMAPPED;
 	}
 	if (region_map_in_sync(mc->map, io->region)) {
+		/*
+		 * Two overlapping writes in flight at once could end in one
+		 * order on one leg and in the other on the other: the later
+		 * waits until the earlier completed on both. Released by
+		 * migrate_end_io's wake, dispatched again by the worker.
+		 */
+		if (__overlaps_inflight(mc, io)) {
+			bio_list_add(&mc->overlap_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
 		if (mc->md && !__window_enter(mc, io)) {
 			bool wake = mc->commit_wanted;
 
@@ -630,6 +678,7 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 				wake_worker(mc);
 			return DM_MAPIO_SUBMITTED;
 		}
+		__track(mc, io);
 		spin_unlock_irqrestore(&mc->lock, flags);
 		mirror_write(mc, bio);
 		return DM_MAPIO_SUBMITTED;
@@ -657,8 +706,7 @@ static int dispatch_write(struct migrate_c *mc, struct bio *bio)
 			start_job(job);
 		return DM_MAPIO_SUBMITTED;
 	}
-	io->flags |= IO_TRACKED;
-	hlist_add_head(&io->inflight, &mc->inflight[inflight_slot(io->region)]);
+	__track(mc, io);
 	spin_unlock_irqrestore(&mc->lock, flags);
 
 	remap_to_leg(mc, bio, LEG_SOURCE);
@@ -763,7 +811,7 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 		spin_lock_irqsave(&mc->lock, flags);
 		hlist_del(&io->inflight);
 		io->flags &= ~IO_TRACKED;
-		if (mc->nr_waiting)
+		if (mc->nr_waiting || !bio_list_empty(&mc->overlap_wait))
 			wake_worker(mc);
 		spin_unlock_irqrestore(&mc->lock, flags);
 	}
@@ -833,6 +881,19 @@ static void redispatch(struct migrate_c *mc, struct bio_list *bios)
 	while ((bio = bio_list_pop(bios)))
 		if (dispatch_write(mc, bio) == DM_MAPIO_REMAPPED)
 			submit_bio_noacct(bio);
+}
+
+/* Writes waiting on @list (under mc->lock) try again. */
+static void redispatch_waiting(struct migrate_c *mc, struct bio_list *list)
+{
+	struct bio_list bios;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bios = *list;
+	bio_list_init(list);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	redispatch(mc, &bios);
 }
 
 static bool volume_busy(struct migrate_c *mc)
@@ -1043,7 +1104,6 @@ static void commit_metadata(struct migrate_c *mc)
 {
 	struct window_entry *ent, *tmp;
 	bool flush_legs = false, flush_dest;
-	struct bio_list waiting;
 	unsigned long flags;
 	u64 seq;
 	int r = 0;
@@ -1099,13 +1159,9 @@ static void commit_metadata(struct migrate_c *mc)
 	}
 	spin_unlock_irqrestore(&mc->lock, flags);
 out:
-	/* Waiting writes try again: dispatched, or waiting for the next commit. */
-	spin_lock_irqsave(&mc->lock, flags);
-	waiting = mc->intent_wait;
-	bio_list_init(&mc->intent_wait);
-	spin_unlock_irqrestore(&mc->lock, flags);
 	mutex_unlock(&mc->commit_lock);
-	redispatch(mc, &waiting);
+	/* Waiting writes try again: dispatched, or waiting for the next commit. */
+	redispatch_waiting(mc, &mc->intent_wait);
 }
 
 static void worker_fn(struct work_struct *ws)
@@ -1114,6 +1170,7 @@ static void worker_fn(struct work_struct *ws)
 
 	retry_reads(mc);
 	finish_copies(mc);
+	redispatch_waiting(mc, &mc->overlap_wait);
 	if (mc->md)
 		commit_metadata(mc);
 	start_waiting_copies(mc);
@@ -1207,6 +1264,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_LIST_HEAD(&mc->done_jobs);
 	bio_list_init(&mc->retry_reads);
 	bio_list_init(&mc->discard_wait);
+	bio_list_init(&mc->overlap_wait);
 	init_waitqueue_head(&mc->jobs_drained);
 	INIT_WORK(&mc->worker, worker_fn);
 	INIT_DELAYED_WORK(&mc->waker, waker_fn);

@@ -96,7 +96,8 @@ printf '%q ' "$@" > "$stage/etc/dmm-run"
 # it waits on (scripts/vm/init): a bio stuck in a target leaves its waiters
 # asleep interruptibly, where the hung-task detector does not look.
 [ "$timeout" -gt 180 ] && echo $((timeout - 90)) > "$stage/etc/dmm-watchdog"
-echo "KVER=$kver" > "$stage/etc/dmm-env"
+# The guest's tests shorten some runs on the debug kernel unless told not to.
+printf 'KVER=%s\nDMM_DEBUG_ALL=%s\n' "$kver" "${DMM_DEBUG_ALL:-}" > "$stage/etc/dmm-env"
 echo /usr/local/lib > "$stage/etc/ld.so.conf"
 project=$workdir/$name.project.cpio
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$project"

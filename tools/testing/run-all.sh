@@ -170,7 +170,9 @@ for k in $kernels; do
 			continue
 		fi
 		echo "# vm $kver: $name (host-driven)"
+		start=$SECONDS
 		"$t" "$kver" > "$logdir/$name-$kver.ktap" 2>&1
+		echo "# vm $kver: $name: $((SECONDS - start)) s"
 		count_ktap "vm $k/$name" "$logdir/$name-$kver.ktap" "" \
 			"$(planned_of "$logdir/$name-$kver.ktap")"
 	done

@@ -3,6 +3,7 @@
 # message, data written through the target read back identical, messages,
 # remove and rmmod.
 # vm: -d src:64M -d dst:64M -t 300
+# debug-kernel: full run only (every test there loads, creates and removes; the fuzzer sends thousands of bad table lines and messages)
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 11

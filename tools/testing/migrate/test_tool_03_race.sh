@@ -9,7 +9,7 @@
 # Each round writes fresh data and starts again from wherever the last one
 # left the volume, to the other disk: after a confirm the old source is the
 # new destination.
-# vm: -d a:32M -d b:32M -t 600
+# vm: -d a:16M -d b:16M -t 600
 # debug-kernel: full run only (20 rounds of confirm against abort; the swaps are the fuzzer's and the failure matrix's too)
 . "$(dirname "$0")/lib.sh"
 
@@ -52,7 +52,7 @@ judge() {
 }
 
 for ((r = 1; r <= rounds; r++)); do
-	dd if=/dev/urandom of=/dev/mapper/vol bs=1M seek=$((1 + RANDOM % 30)) count=1 \
+	dd if=/dev/urandom of=/dev/mapper/vol bs=1M seek=$((1 + RANDOM % 14)) count=1 \
 		oflag=direct conv=fsync 2> /dev/null || die "round $r: cannot write"
 	want=$(sum_mib /dev/mapper/vol)
 	tool_ok start vol "$off" && tool_ok wait vol --timeout 60 ||
