@@ -6,10 +6,10 @@
 # and reads, spread over both legs, flip between the two.
 #  - in sync: eight writers hammer the same few blocks, sizes 4-64 KiB,
 #    with the volume in sync (every write mirrored);
-#  - while copying: the same, on a volume being copied region by region on
-#    legs slow to write, so that writes are held and released in bursts.
-# Both on legs slow to write (dm-delay). After each, with the device
-# removed, the legs are equal.
+#  - while copying: the same on 1 MiB of a volume being copied region by
+#    region, so that writes are held and released in bursts.
+# Both on legs slow to write (dm-delay), whose queues reach the disks in
+# bursts. After each, with the device removed, the legs are equal.
 # vm: -d src:64M -d dst:64M -t 400
 . "$(dirname "$0")/lib.sh"
 
@@ -38,8 +38,7 @@ legs_equal() {
 	return 1
 }
 
-# on_slow_legs TABLE-ARGS...: the migrate device over legs slow to write,
-# whose queues then reach the disks in bursts.
+# on_slow_legs [FEATURES...]: the migrate device over slow legs.
 on_slow_legs() {
 	dmsetup create slowsrc --table "0 $len delay $src 0 0 $src 0 5" &&
 		dmsetup create slowdst --table "0 $len delay $dst 0 0 $dst 0 15" &&
