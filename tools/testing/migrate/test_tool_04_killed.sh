@@ -197,9 +197,21 @@ by_hand() {
 	prepare "$cmd" || { ktap_not_ok "$cmd${md_args[*]:+ ${md_args[*]}}: cannot prepare"; return; }
 	old=$(dmsetup table vol)
 	if [ "$cmd" = start ]; then
-		# The table the tool loads, learnt from a start and abort.
-		tool_ok start vol "$off" "${md_args[@]}" && new=$(dmsetup table vol) && tool_ok abort vol ||
+		# The table the tool loads, learnt from a start (its log: "fresh",
+		# formatting the metadata, is not in dmsetup table) and abort;
+		# in sync before the abort, so that a start taking up its bitmap
+		# would read stale blocks of the destination.
+		dmmigrate -v start vol "$off" "${md_args[@]}" > /dev/null 2> /tmp/start.log &&
+			new=$(sed -n 's/^dmmigrate: vol: \(0 [0-9]* migrate .*\)$/\1/p' /tmp/start.log) &&
+			[ -n "$new" ] && tool_ok wait vol --timeout 120 && tool_ok abort vol ||
 			{ ktap_not_ok "start: cannot learn its table"; return; }
+		# As the tool does before a fresh start's load: without it the
+		# target would take up the aborted start's bitmap, whose regions
+		# in sync the writes since the abort went past.
+		if [[ $new == *" fresh"* ]]; then
+			dd if=/dev/zero of="$meta" bs=4096 count=1 oflag=direct conv=notrunc 2> /dev/null ||
+				{ ktap_not_ok "start: cannot zero the superblock"; return; }
+		fi
 		src=$(majmin "$on") dst=$(majmin "$off")
 	else
 		new=$(new_table "$cmd")
