@@ -53,14 +53,17 @@
 #define MIGRATE_COMMIT_PERIOD	HZ
 
 /*
- * The volume is busy while user I/O has been mapped within the last
- * MIGRATE_BUSY_SPAN. Then the copier gives way, as md's resync does: one
- * region at a time, each copy followed by a rest 1/MIGRATE_BUSY_REST_DIV
+ * The volume is busy while user I/O is in flight or was mapped within the
+ * last MIGRATE_BUSY_SPAN. Then the copier gives way, as md's resync does:
+ * one region at a time, each copy followed by a rest 1/MIGRATE_BUSY_REST_DIV
  * as long as it took, so that it holds the legs at most two thirds of the
- * time whatever their speed.
+ * time whatever their speed; and at least long enough that copies run at
+ * no more than two thirds of the rate measured over MIGRATE_RATE_SPAN of
+ * copying without rests (see __rest_after).
  */
 #define MIGRATE_BUSY_SPAN	(HZ / 10)
 #define MIGRATE_BUSY_REST_DIV	2
+#define MIGRATE_RATE_SPAN	NSEC_PER_SEC
 
 enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
 
@@ -81,7 +84,8 @@ struct copy_job {
 	struct bio_list held;	/* writes to the region, waiting for the copy */
 	region_t region;
 	bool active;		/* slot in use */
-	ktime_t claimed;	/* for the rest after it, when busy */
+	ktime_t claimed;	/* for the rest after it, when paced */
+	bool paced;		/* claimed while busy: a rest follows */
 	bool waiting;		/* claimed, waiting for source writes to drain */
 	struct bio *discard;	/* a discard of the whole region, not a copy */
 	bool failed;		/* the discard: not done on both legs */
@@ -135,6 +139,14 @@ struct migrate_c {
 	u64 rate;
 	ktime_t throttle_next;
 	ktime_t rest_until;	/* busy: no copy starts before */
+	/*
+	 * Bytes per second copied without rests, 0 until measured over a
+	 * window of MIGRATE_RATE_SPAN that starts at rate_since (0: none).
+	 */
+	u64 unpaced_rate;
+	ktime_t rate_since;
+	u64 rate_bytes;
+	unsigned int nr_tracked;	/* writes in mc->inflight */
 	u64 bytes_copied;
 	bool copier_running;
 	ktime_t copier_since;
@@ -264,10 +276,13 @@ static void __update_copier_clock(struct migrate_c *mc)
 		       __state(mc) == MIGRATE_COPYING;
 	ktime_t now = ktime_get();
 
-	if (running && !mc->copier_running)
+	if (running && !mc->copier_running) {
 		mc->copier_since = now;
-	else if (!running && mc->copier_running)
+	} else if (!running && mc->copier_running) {
 		mc->copier_ns += ktime_to_ns(ktime_sub(now, mc->copier_since));
+		/* A stop is no part of the copy's rate. */
+		mc->rate_since = 0;
+	}
 	mc->copier_running = running;
 }
 
@@ -343,6 +358,7 @@ static bool __overlaps_inflight(struct migrate_c *mc, struct migrate_io *io)
 static void __track(struct migrate_c *mc, struct migrate_io *io)
 {
 	io->flags |= IO_TRACKED;
+	mc->nr_tracked++;
 	hlist_add_head(&io->inflight, &mc->inflight[inflight_slot(io->region)]);
 }
 
@@ -605,6 +621,7 @@ static struct copy_job *__claim_job(struct migrate_c *mc, region_t region,
 	job->region = region;
 	job->active = true;
 	job->claimed = ktime_get();
+	job->paced = false;
 	job->discard = discard;
 	job->failed = !!discard;	/* until both legs did it */
 	job->read_err = 0;
@@ -811,6 +828,7 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 		spin_lock_irqsave(&mc->lock, flags);
 		hlist_del(&io->inflight);
 		io->flags &= ~IO_TRACKED;
+		mc->nr_tracked--;
 		if (mc->nr_waiting || !bio_list_empty(&mc->overlap_wait))
 			wake_worker(mc);
 		spin_unlock_irqrestore(&mc->lock, flags);
@@ -896,21 +914,67 @@ static void redispatch_waiting(struct migrate_c *mc, struct bio_list *list)
 	redispatch(mc, &bios);
 }
 
-static bool volume_busy(struct migrate_c *mc)
+/*
+ * In flight counts too: user I/O queued behind copies at a slow leg can
+ * take longer than the span to complete, and with the copier back at full
+ * speed would wait longer still. Caller holds mc->lock.
+ */
+static bool __volume_busy(struct migrate_c *mc)
 {
-	return time_before(jiffies,
+	return mc->nr_tracked ||
+	       atomic_read(&mc->reads_inflight[LEG_SOURCE]) ||
+	       atomic_read(&mc->reads_inflight[LEG_DEST]) ||
+	       time_before(jiffies,
 			   READ_ONCE(mc->last_user_io) + MIGRATE_BUSY_SPAN);
 }
 
-/* Busy: the copy just done earns a rest. Caller holds mc->lock. */
-static void __rest_after(struct migrate_c *mc, struct copy_job *job)
+/*
+ * A copy claimed without rest has ended: the rate of such copies, measured
+ * from one's end to the end of the first after MIGRATE_RATE_SPAN, so that
+ * with copies always in flight it is what the legs give the copier.
+ * Caller holds mc->lock.
+ */
+static void __measure_rate(struct migrate_c *mc, u64 bytes)
+{
+	ktime_t now = ktime_get();
+	u64 ns;
+
+	if (!mc->rate_since) {
+		mc->rate_since = now;
+		mc->rate_bytes = 0;
+		return;
+	}
+	mc->rate_bytes += bytes;
+	ns = ktime_to_ns(ktime_sub(now, mc->rate_since));
+	if (ns < MIGRATE_RATE_SPAN)
+		return;
+	mc->unpaced_rate = mul_u64_u64_div_u64(mc->rate_bytes, NSEC_PER_SEC,
+					       ns);
+	mc->rate_since = now;
+	mc->rate_bytes = 0;
+}
+
+/*
+ * A paced copy of @bytes has ended: it earns a rest of half its time, and
+ * at least as much as keeps copies to two thirds of the unpaced rate. A leg
+ * behind a token bucket (qemu's throttle, many cloud volumes) takes a copy
+ * at once and charges it to the I/O after it, so the copy's own time
+ * understates its cost there; on other legs both give about the same rest.
+ * Caller holds mc->lock.
+ */
+static void __rest_after(struct migrate_c *mc, struct copy_job *job,
+			 u64 bytes)
 {
 	ktime_t now = ktime_get();
 	u64 took = ktime_to_ns(ktime_sub(now, job->claimed));
+	u64 rest = div_u64(took, MIGRATE_BUSY_REST_DIV);
+	u64 cycle = mul_u64_u64_div_u64(bytes,
+					NSEC_PER_SEC * (MIGRATE_BUSY_REST_DIV + 1),
+					mc->unpaced_rate * MIGRATE_BUSY_REST_DIV);
 
-	if (volume_busy(mc))
-		mc->rest_until = ktime_add_ns(now,
-					      div_u64(took, MIGRATE_BUSY_REST_DIV));
+	if (cycle > took + rest)
+		rest = cycle - took;
+	mc->rest_until = ktime_add_ns(now, rest);
 }
 
 /* Record finished copies and release the writes they held. */
@@ -942,9 +1006,14 @@ static void finish_copies(struct migrate_c *mc)
 				mc->need_dest_flush = true;
 			}
 			if (!job->discard) {
-				mc->bytes_copied +=
-					to_bytes(region_len(&mc->geo, job->region));
-				__rest_after(mc, job);
+				u64 bytes = to_bytes(region_len(&mc->geo,
+								job->region));
+
+				mc->bytes_copied += bytes;
+				if (job->paced)
+					__rest_after(mc, job, bytes);
+				else
+					__measure_rate(mc, bytes);
 			}
 			synced = region_map_all_in_sync(mc->map);
 		}
@@ -1021,21 +1090,23 @@ static unsigned long __throttle(struct migrate_c *mc, sector_t sectors)
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
-	bool busy = volume_busy(mc);
+	/* Until the unpaced rate is known, copies run without rests. */
+	bool paced = mc->unpaced_rate && __volume_busy(mc);
 	ktime_t now = ktime_get();
+	struct copy_job *job;
 	region_t r;
 
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
 			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
 	    mc->nr_jobs == MIGRATE_COPY_JOBS ||
-	    (busy && mc->nr_jobs))
+	    (paced && mc->nr_jobs))
 		return NULL;
 
 	r = region_map_next_unsynced(mc->map, mc->cursor);
 	if (r == mc->geo.nr_regions || __job_of_region(mc, r))
 		return NULL;
 
-	if (busy && ktime_before(now, mc->rest_until)) {
+	if (paced && ktime_before(now, mc->rest_until)) {
 		u64 rest = ktime_to_ns(ktime_sub(mc->rest_until, now));
 
 		*delay = max(1UL, nsecs_to_jiffies(rest));
@@ -1046,7 +1117,11 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 		return NULL;
 
 	mc->cursor = r + 1;
-	return __claim_job(mc, r, NULL);
+	job = __claim_job(mc, r, NULL);
+	job->paced = paced;
+	if (paced)
+		mc->rate_since = 0;	/* rests are no part of the rate */
+	return job;
 }
 
 static void claim_copies(struct migrate_c *mc)

@@ -5,7 +5,7 @@
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
-all="idle_copy foreground write_cost converge cutover discarded_copy memory"
+all="idle_copy foreground half_read write_cost converge cutover discarded_copy memory"
 rounds=${1:-3}
 measures=${2:-$all}
 # A misspelt measure would silently measure nothing.
@@ -62,25 +62,30 @@ create() {
 	esac
 }
 
-# wait_copied CONTENDER: poll until the copy is done (at most 20 minutes).
-wait_copied() {
-	local i
-	for ((i = 0; i < 12000; i++)); do
-		case $1 in
-		migrate) [ "$(field bench 1)" = synced ] && return 0 ;;
-		raid1) raid_synced bench && return 0 ;;
-		esac
-		sleep 0.1
-	done
-	return 1
-}
-
 copied() {
 	case $1 in
 	migrate) migrate_copied bench ;;
 	raid1) raid_copied bench ;;
 	*) echo 0 ;;
 	esac
+}
+
+# wait_copied CONTENDER [SECTORS]: poll until the copy is done, or has
+# copied SECTORS (at most 20 minutes). dm-linear copies nothing.
+wait_copied() {
+	local i
+	for ((i = 0; i < 12000; i++)); do
+		if [ -n "${2:-}" ]; then
+			[ "$1" = linear ] || [ "$(copied "$1")" -ge "$2" ] && return 0
+		else
+			case $1 in
+			migrate) [ "$(field bench 1)" = synced ] && return 0 ;;
+			raid1) raid_synced bench && return 0 ;;
+			esac
+		fi
+		sleep 0.1
+	done
+	return 1
 }
 
 # Idle copy of the whole volume: MiB/s, and sectors read from the source and
@@ -134,18 +139,34 @@ discarded_copy() {
 		"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')"
 }
 
+# window MEASURE CONTENDER ROUND RW: one fio window on the bench device;
+# prints the result line with the copy's speed in the same window (MiB/s).
+window() {
+	local c0 t0 res
+	c0=$(copied "$2")
+	t0=$(now_ms)
+	res=$(fio_window "$4")
+	echo "result $1 $2 $3 $res" \
+		"$(awk -v s=$(($(copied "$2") - c0)) -v ms=$(($(now_ms) - t0)) 'BEGIN { printf "%.2f", s / 2048 * 1000 / ms }')"
+}
+
 # Foreground I/O during the copy (from its start): IOPS and p99 of each
-# workload, with the copy's speed in the same window (MiB/s).
+# workload, with the copy's speed in the same window.
 foreground() {
-	local c=$1 round=$2 rw c0 t0 res
+	local c=$1 round=$2 rw
 	create "$c" "$len" || return 1
 	for rw in randread randwrite randrw; do
-		c0=$(copied "$c")
-		t0=$(now_ms)
-		res=$(fio_window "$rw")
-		echo "result fg_$rw $c $round $res" \
-			"$(awk -v s=$(($(copied "$c") - c0)) -v ms=$(($(now_ms) - t0)) 'BEGIN { printf "%.2f", s / 2048 * 1000 / ms }')"
+		window "fg_$rw" "$c" "$round" "$rw"
 	done
+	dmsetup remove bench
+}
+
+# Random reads once half the volume is copied: the reads of regions in
+# sync may go to either leg.
+half_read() {
+	local c=$1 round=$2
+	create "$c" "$len" && wait_copied "$c" $((len / 2)) || return 1
+	window half_randread "$c" "$round" randread
 	dmsetup remove bench
 }
 
@@ -257,6 +278,9 @@ for round in $(seq "$rounds"); do
 	done
 	want foreground && for c in migrate raid1 linear; do
 		foreground "$c" "$round"
+	done
+	want half_read && for c in migrate raid1 linear; do
+		half_read "$c" "$round"
 	done
 	want write_cost && for c in migrate raid1; do
 		write_cost "$c" "$round"

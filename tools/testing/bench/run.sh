@@ -25,7 +25,23 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 # (FIELD 5 is the first value).
 med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median; }
 maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1; }
+# The notes written by hand after this line of performance.md are kept.
+report=$top/Documentation/performance.md
+marker='<!-- make bench writes what is above this line; what follows is kept -->'
+notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$report" 2> /dev/null || true)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# window_row MEASURE CONTENDER: "| contender | IOPS | of dm-linear | p99 |
+# copy MiB/s | of its idle copy |" of one of contenders.sh's fio windows.
+window_row() {
+	local v cp=- of=-
+
+	v=$(med "$1" "$2" 5)
+	if [ "$2" != linear ]; then
+		cp=$(med "$1" "$2" 7)
+		of=$(ratio "$cp" "$(med idle_copy "$2" 5 || true)")
+	fi
+	echo "| $2 | $v | $(ratio "$v" "$(med "$1" linear 5)") | $(med "$1" "$2" 6) | $cp | $of |"
+}
 
 {
 	echo "# Performance"
@@ -68,20 +84,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 	echo "the copy of the 1 GiB volume (mixed: 70% reads). The copy's speed in the"
 	echo "same window is beside it: a contender that copies slower flatters its"
 	echo "foreground figures. dm-migrate's copier gives way while the volume is"
-	echo "busy (one region at a time, each copy followed by a rest half as long)"
-	echo "and reads of regions in sync go to either leg, as"
-	echo "dm-raid1 balances reads over legs in sync (Documentation/dm-migrate.rst)."
+	echo "busy (one region at a time, each copy followed by a rest that keeps it"
+	echo "to two thirds of the legs' time and of its own unpaced rate) and reads"
+	echo "of regions in sync go to either leg, as dm-raid1 balances reads over"
+	echo "legs in sync (Documentation/dm-migrate.rst)."
 	echo
 	echo "| workload | contender | IOPS | of dm-linear | p99 us | copy MiB/s | of its idle copy |"
 	echo "|---|---|---|---|---|---|---|"
 	for rw in randread randwrite randrw; do
-		lin=$(med "fg_$rw" linear 5)
 		for c in migrate raid1 linear; do
-			v=$(med "fg_$rw" $c 5)
-			cp=$(med "fg_$rw" $c 7)
-			idle=$(med idle_copy $c 5 || true)	# none for linear
-			echo "| $rw | $c | $v | $(ratio "$v" "$lin") | $(med "fg_$rw" $c 6) | $([ $c = linear ] && echo - || echo "$cp") | $([ $c = linear ] && echo - || ratio "$cp" "$idle") |"
+			echo "| $rw $(window_row "fg_$rw" $c)"
 		done
+	done
+	echo
+	echo "## Random reads once half the volume is copied"
+	echo
+	echo "The same 10 s of 4 KiB random reads, begun when half the 1 GiB volume is"
+	echo "copied (dm-linear: at once): reads of regions in sync may go to either leg."
+	echo
+	echo "| contender | IOPS | of dm-linear | p99 us | copy MiB/s | of its idle copy |"
+	echo "|---|---|---|---|---|---|"
+	for c in migrate raid1 linear; do
+		echo "$(window_row half_randread $c)"
 	done
 	echo
 	echo "## Counted work per user write"
@@ -163,5 +187,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 	echo "real one must sustain (each commit writes a bitmap block and the"
 	echo "superblock, then flushes), or the region size be raised so that the hot"
 	echo "set fits the window."
-} > "$top/Documentation/performance.md"
-cat "$top/Documentation/performance.md"
+	echo
+	echo "${notes:-$marker}"
+} > "$report.new"
+mv "$report.new" "$report"
+cat "$report"
