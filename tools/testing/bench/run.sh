@@ -25,7 +25,7 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 # (FIELD 5 is the first value).
 med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median; }
 maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1; }
-# The notes written by hand after this line of performance.md are kept.
+# Hand-written notes below the marker line of performance.md are kept.
 report=$top/Documentation/performance.md
 marker='<!-- make bench writes what is above this line; what follows is kept -->'
 notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$report" 2> /dev/null || true)
