@@ -1,8 +1,9 @@
 #!/bin/bash
 # Print the path of an extracted Debian linux-source-6.12 tree (for KUnit,
-# checkpatch and the debug kernel), extracting it once under
+# checkpatch, the debug kernel and the selftests), extracting it once under
 # /var/cache/dm-migrate, keyed on the package version, with this checkout's
-# kernel/ linked in as drivers/md/dm-migrate. An interrupted extraction is
+# kernel/ linked in as drivers/md/dm-migrate and its selftests as
+# tools/testing/selftests/dm-migrate. An interrupted extraction is
 # never taken for a tree.
 set -euo pipefail
 
@@ -22,7 +23,10 @@ if [ ! -f "$src/.dmm-extracted" ]; then
 	mv "$src.tmp" "$src"
 fi
 # Link the project into the tree; idempotent, and re-pointed at this checkout.
-ln -sfn "$top/kernel" "$src/drivers/md/dm-migrate"
+# Only when it points elsewhere: VMs and builds side by side call this, and
+# a link being replaced would be missing for a moment.
+[ "$(readlink "$src/drivers/md/dm-migrate")" = "$top/kernel" ] ||
+	ln -sfn "$top/kernel" "$src/drivers/md/dm-migrate"
 grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
 	sed -i 's|^endif # MD$|source "drivers/md/dm-migrate/Kconfig"\n\nendif # MD|' \
 		"$src/drivers/md/Kconfig"
@@ -30,5 +34,19 @@ grep -q 'dm-migrate/Kconfig' "$src/drivers/md/Kconfig" ||
 	{ echo "linux-source: cannot hook drivers/md/Kconfig" >&2; exit 1; }
 grep -q 'dm-migrate/' "$src/drivers/md/Makefile" ||
 	echo 'obj-$(CONFIG_DM_MIGRATE) += dm-migrate/' >> "$src/drivers/md/Makefile"
+
+# The selftests as a directory of the tree's own whose files link here, so
+# that their Makefile finds the tree's lib.mk ("make -C
+# tools/testing/selftests TARGETS=dm-migrate run_tests"); made again only
+# when this checkout's set of files or its place changed.
+ksft=$src/tools/testing/selftests/dm-migrate
+mine=$top/tools/testing/selftests/dm-migrate
+if [ "$(readlink "$ksft/lib.sh")" != "$mine/lib.sh" ] ||
+	[ "$(ls "$ksft" 2> /dev/null)" != "$(ls "$mine")" ]; then
+	rm -rf "$ksft.tmp"
+	cp -rs "$mine" "$ksft.tmp"
+	rm -rf "$ksft"
+	mv "$ksft.tmp" "$ksft"
+fi
 
 echo "$src"

@@ -12,6 +12,8 @@
 #                      a virtio disk with that serial, SIZE bytes (K/M/G),
 #                      optionally throttled; repeatable
 #     -w DIR           keep the disk images and logs in DIR (reused if there)
+#     -i DIR           keep the disk images in DIR instead (VMs side by side
+#                      each need their own: the images are named by serial)
 #     -t SECONDS       timeout (default 600)
 #     -m MIB           guest memory (default 1536)
 #     -l NAME          log name (default: the command's first word)
@@ -29,16 +31,18 @@ here=$top/scripts/vm
 kver=
 disks=()
 workdir=
+imgdir=
 timeout=600
 mem=1536
 name=
 expect_kill=
 
-while getopts "k:d:w:t:m:l:K" opt; do
+while getopts "k:d:w:i:t:m:l:K" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
 	d) disks+=("$OPTARG") ;;
 	w) workdir=$OPTARG ;;
+	i) imgdir=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	l) name=$OPTARG ;;
@@ -58,23 +62,33 @@ kernel_paths "$kver"
 name=$name-$kver
 logdir=${workdir:-$top/build/vm}
 mkdir -p "$logdir"
-# Without -w the disks are new and blank for every run.
-imgdir=${workdir:-$(mktemp -d /var/tmp/dmm-disks.XXXXXX)}
-[ -n "$workdir" ] || fresh_disks=$imgdir
+# Without -w or -i the disks are new and blank for every run.
+if [ -z "$imgdir" ]; then
+	imgdir=${workdir:-$(mktemp -d /var/tmp/dmm-disks.XXXXXX)}
+	[ -n "$workdir" ] || fresh_disks=$imgdir
+fi
+mkdir -p "$imgdir"
 workdir=$logdir
 console=$workdir/$name.console
 ktap=$workdir/$name.ktap
 : > "$console"
 : > "$ktap"
 
-ko=$("$top/scripts/build-module.sh" "$kver")
-base=$("$here/mkinitramfs.sh" "$kver")
-[ -n "${DMM_NO_USERSPACE:-}" ] || make -s -C "$top/userspace" >&2
 # The test programs the guest scripts call.
 helpers=(tools/testing/fuzz/build/dmm-fuzz tools/testing/bench/build/dmm-swap)
-for h in "${helpers[@]}"; do
-	make -s -C "$top/${h%/build/*}" >&2
-done
+# DMM_PREBUILT: make check built the module, the tool and the helpers once
+# before starting VMs side by side, which would each run make in one tree.
+if [ -n "${DMM_PREBUILT:-}" ]; then
+	ko=$top/build/$kver/kernel/dm-migrate.ko
+	[ -f "$ko" ] || { echo "run.sh: DMM_PREBUILT but no $ko" >&2; exit 2; }
+else
+	ko=$("$top/scripts/build-module.sh" "$kver")
+	[ -n "${DMM_NO_USERSPACE:-}" ] || make -s -C "$top/userspace" >&2
+	for h in "${helpers[@]}"; do
+		make -s -C "$top/${h%/build/*}" >&2
+	done
+fi
+base=$("$here/mkinitramfs.sh" "$kver")
 
 # The project's part of the initramfs: uncompressed and first, since a
 # gzip member first stops the kernel's unpacker ("invalid magic").
@@ -86,6 +100,15 @@ mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib
 cp "$ko" "$stage/lib/modules/$kver/extra/"
 modinfo -F depends "$ko" | tr ',' ' ' > "$stage/etc/dmm-module-deps"
 cp -r "$top/tools" "$stage/dmm/"
+# The selftests print KTAP through the kernel's own helpers, which sit
+# beside them in a kernel tree; /ksft is the part of linux-source's tree
+# that "make -C tools/testing/selftests TARGETS=dm-migrate run_tests" needs.
+src=$("$top/scripts/linux-source.sh")
+cp -r "$src/tools/testing/selftests/kselftest" "$stage/dmm/tools/testing/selftests/"
+mkdir -p "$stage/ksft/scripts" "$stage/ksft/tools/testing/selftests"
+cp "$src/scripts/subarch.include" "$stage/ksft/scripts/"
+cp -r "$src/tools/testing/selftests/"{Makefile,lib.mk,kselftest} "$stage/ksft/tools/testing/selftests/"
+cp -r "$top/tools/testing/selftests/dm-migrate" "$stage/ksft/tools/testing/selftests/"
 [ -x "$top/userspace/build/dmmigrate" ] && cp "$top/userspace/build/dmmigrate" "$stage/usr/local/sbin/"
 for h in "${helpers[@]}"; do
 	cp "$top/$h" "$stage/usr/local/sbin/"

@@ -13,7 +13,7 @@ for m in $measures; do
 	[[ " $all " == *" $m "* ]] || { echo "contenders: unknown measure '$m' (measures: $all)" >&2; exit 2; }
 done
 want() { [[ " $measures " == *" $1 "* ]]; }
-. /dmm/tools/testing/migrate/lib.sh
+. /dmm/tools/testing/selftests/dm-migrate/lib.sh
 
 src=$(disk src) && dst=$(disk dst) || exit 1
 region=1024			# sectors: the tool's default, 512 KiB

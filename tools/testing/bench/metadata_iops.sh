@@ -3,7 +3,7 @@
 # whose regions are all in sync (every write mirrored), with and without a
 # metadata device, over the whole volume and over a hot 32 MiB, interleaved
 # over rounds. Prints "result <case> <round> <iops> <metadata commits>".
-. /dmm/tools/testing/migrate/lib.sh
+. /dmm/tools/testing/selftests/dm-migrate/lib.sh
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || exit 1
 len=$(sectors "$src")

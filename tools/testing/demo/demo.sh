@@ -4,7 +4,7 @@
 # progress, confirm and a data check. Every claim printed comes from a
 # check made here; the summary lists them and the exit status is non-zero
 # if any failed.
-. "$(dirname "$0")/../migrate/lib.sh"
+. "$(dirname "$0")/../selftests/dm-migrate/lib.sh"
 
 failed=0
 checks=()

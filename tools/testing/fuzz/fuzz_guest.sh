@@ -7,7 +7,7 @@
 # At the end no device is left and the module unloads. The console (oops,
 # KASAN, lockdep, kmemleak) is judged by the host's run.sh.
 # vm: -d a:32M -d b:32M -d meta:4M -d small:1M -t 1500 -m 2048
-. "$(dirname "$0")/../migrate/lib.sh"
+. "$(dirname "$0")/../selftests/dm-migrate/lib.sh"
 
 cases=${1:-200}
 live_ops=${2:-100}
@@ -64,7 +64,7 @@ ktap_check "fio writes with verify came through the operations" [ ! -e /tmp/fio.
 
 dmsetup message fzlive 0 resume
 dmsetup message fzlive 0 rate 0
-wait_state fzlive synced 120
+wait_synced fzlive
 ktap_expect "after the copy the legs are equal" '[ "$(sum_mib "$a")" = "$(sum_mib "$b")" ]'
 dmsetup remove fzlive
 ktap_check "no device left" no_dm_devices

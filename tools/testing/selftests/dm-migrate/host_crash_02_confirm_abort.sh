@@ -20,7 +20,7 @@
 # listed at the end.
 #   host_crash_02_confirm_abort.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides)
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../../.." && pwd)
+top=$(cd "$(dirname "$0")/../../../.." && pwd)
 kver=$("$top/scripts/vm/kver.sh" "$1") || exit 1
 rounds=${DMM_CRASH_ROUNDS:-${2:-2}}
 work=$(mktemp -d /var/tmp/dmm-crash2.XXXXXX)
@@ -41,7 +41,7 @@ for round in $(seq "$rounds"); do
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
 	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:1M -t 300)
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-run -K -- \
-		/dmm/tools/testing/migrate/crash_tool_guest.sh run "$cmd" > "$work/run.out" 2>&1 &
+		/dmm/tools/testing/selftests/dm-migrate/crash_tool_guest.sh run "$cmd" > "$work/run.out" 2>&1 &
 	runner=$!
 	ktap=$work/crash-run-$kver.ktap
 	pidfile=$work/crash-run-$kver.pid
@@ -71,7 +71,7 @@ for round in $(seq "$rounds"); do
 	tr -d '\r' < "$ktap" | grep -a -A 5 '^# crash point' | sed 's/^/# first boot: /'
 
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-check -- \
-		/dmm/tools/testing/migrate/crash_tool_guest.sh check "$cmd" "$want" > "$work/check.out" 2>&1
+		/dmm/tools/testing/selftests/dm-migrate/crash_tool_guest.sh check "$cmd" "$want" > "$work/check.out" 2>&1
 	rc=$?
 	ktap=$work/crash-check-$kver.ktap
 	rec=$(tr -d '\r' < "$ktap" | awk '$1 == "#" && $2 == "record" && $3 == "at" { print $5 }' | tail -n 1)

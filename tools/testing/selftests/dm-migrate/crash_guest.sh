@@ -41,7 +41,7 @@ resume)
 		--bs=8k --size=32M --offset=64M --verify=crc32c --randseed=99 \
 		--eta=never > /tmp/fio.out 2>&1
 	ktap_check "fio with verify during the resumed copy" [ $? -eq 0 ]
-	ktap_check "the copy finishes" wait_state mig synced 120
+	ktap_check "the copy finishes" wait_synced mig
 	dmsetup remove mig
 	dmsetup remove slowdst
 	ktap_check "both legs equal after the resync" [ "$(sum "$src" "$len")" = "$(sum "$dst" "$len")" ]

@@ -1,16 +1,22 @@
 #!/bin/bash
-# Common helpers of the dm-migrate VM tests: KTAP output (kselftest style,
-# exit 4 when everything was skipped), disks by serial, the module, device
-# checksums and status fields. Sourced by test_<group>_<NN>.sh.
+# Common helpers of the dm-migrate selftests: KTAP output through the
+# kernel's own tools/testing/selftests/kselftest/ktap_helpers.sh (kselftest
+# exit codes, 4 when everything was skipped), disks by serial, the module,
+# device checksums and status fields. Sourced by test_<group>_<NN>.sh.
+#
+# The same scripts run in make check's VMs (virtio disks named by serial)
+# and from a kernel tree, "make -C tools/testing/selftests TARGETS=dm-migrate
+# run_tests", on a host with dm-migrate.ko installed: there each disk of the
+# test's "# vm:" line is a loop device over a sparse file, removed at exit.
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
+lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# In a kernel tree the helpers sit beside this directory; make check's VM
+# has them in the same place, copied from linux-source (scripts/vm/run.sh).
+# shellcheck source=/dev/null
+. "$lib_dir/../kselftest/ktap_helpers.sh" ||
+	{ echo "lib.sh: no kselftest/ktap_helpers.sh beside $lib_dir" >&2; exit 1; }
 
 ktap_plan_count=0
-ktap_nr=0
-ktap_fails=0
-ktap_skips=0
 set -o pipefail
 [ -f /etc/dmm-env ] && . /etc/dmm-env
 
@@ -20,29 +26,36 @@ debug_lane() {
 	[[ ${KVER:-} == *-dmm-debug ]] && [ -z "${DMM_DEBUG_ALL:-}" ]
 }
 
-ktap_plan() {
-	ktap_plan_count=$1
-	echo "KTAP version 1"
-	echo "1..$1"
+# ktap_nr: the cases reported so far.
+ktap_nr() {
+	echo $((KTAP_TESTNO - 1))
 }
 
+ktap_plan() {
+	ktap_plan_count=$1
+	ktap_print_header
+	needs_tools
+	ktap_set_plan "$1"
+}
+
+# The helpers print their descriptions unquoted: no globbing of them here.
 ktap_ok() {
-	ktap_nr=$((ktap_nr + 1))
-	echo "ok $ktap_nr $*"
+	local -
+	set -f
+	ktap_test_pass "$*"
 }
 
 ktap_not_ok() {
-	ktap_nr=$((ktap_nr + 1))
-	ktap_fails=$((ktap_fails + 1))
-	echo "not ok $ktap_nr $*"
+	local -
+	set -f
+	ktap_test_fail "$*"
 }
 
-ktap_skip() {
-	local desc=$1
+ktap_skip() {	# ktap_skip DESC WHY...
+	local - desc=$1
 	shift
-	ktap_nr=$((ktap_nr + 1))
-	ktap_skips=$((ktap_skips + 1))
-	echo "ok $ktap_nr $desc # SKIP $*"
+	set -f
+	ktap_test_skip "$desc ($*)"
 }
 
 diag() {
@@ -69,35 +82,81 @@ ktap_check() {
 ktap_finish() {
 	local rc=$KSFT_PASS
 
-	if [ "$ktap_nr" -ne "$ktap_plan_count" ]; then
-		diag "planned $ktap_plan_count tests, ran $ktap_nr"
+	if [ "$(ktap_nr)" -ne "$ktap_plan_count" ]; then
+		diag "planned $ktap_plan_count tests, ran $(ktap_nr)"
 		rc=$KSFT_FAIL
 	fi
-	[ "$ktap_fails" -gt 0 ] && rc=$KSFT_FAIL
-	[ "$rc" = "$KSFT_PASS" ] && [ "$ktap_skips" -gt 0 ] &&
-		[ "$ktap_skips" -eq "$ktap_nr" ] && rc=$KSFT_SKIP
-	diag "totals: pass $((ktap_nr - ktap_fails - ktap_skips)) fail $ktap_fails skip $ktap_skips"
+	[ "$KTAP_CNT_FAIL" -gt 0 ] && rc=$KSFT_FAIL
+	[ "$rc" = "$KSFT_PASS" ] && [ "$KTAP_CNT_SKIP" -gt 0 ] &&
+		[ "$KTAP_CNT_SKIP" -eq "$(ktap_nr)" ] && rc=$KSFT_SKIP
+	ktap_print_totals
 	exit "$rc"
 }
 
 # Stop the whole script: the remaining planned cases count as failed.
 die() {
 	diag "fatal: $*"
-	while [ "$ktap_nr" -lt "$ktap_plan_count" ]; do
+	while [ "$(ktap_nr)" -lt "$ktap_plan_count" ]; do
 		ktap_not_ok "not run: $*"
 	done
 	ktap_finish
 }
 
-# disk SERIAL: the virtio disk the host attached with that serial.
-disk() {
-	local s
-	for s in /sys/block/vd*/serial; do
-		[ "$(cat "$s")" = "$1" ] && { echo "/dev/$(basename "$(dirname "$s")")"; return 0; }
-	done
-	echo "disk: no virtio disk with serial $1" >&2
-	return 1
+# skip_all WHY: nothing of this test can run here (kselftest exit 4).
+skip_all() {
+	ktap_skip_all "$*"
+	ktap_print_totals
+	exit "$KSFT_SKIP"
 }
+
+# needs_tools: on a host without what the tests drive, every test is
+# skipped, not failed (make check's VM always has them).
+needs_tools() {
+	local t
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	for t in dmsetup fio blockdev losetup modprobe; do
+		command -v "$t" > /dev/null || skip_all "needs $t"
+	done
+	[ -e /dev/mapper/control ] || modprobe dm-mod 2> /dev/null ||
+		skip_all "no device-mapper in this kernel (config: CONFIG_BLK_DEV_DM)"
+	[ -d /sys/module/dm_migrate ] ||
+		find "/lib/modules/$(uname -r)" -name 'dm-migrate.ko*' 2> /dev/null | grep -q . ||
+		skip_all "dm-migrate.ko is not installed for $(uname -r)"
+}
+
+# disk SERIAL: the virtio disk the host attached with that serial; on a
+# host without one (a kselftest run), a loop device of the size the test's
+# "# vm:" line gives that disk, made once.
+disk() {
+	local s size
+	for s in /sys/block/vd*/serial; do
+		[ -e "$s" ] && [ "$(cat "$s")" = "$1" ] &&
+			{ echo "/dev/$(basename "$(dirname "$s")")"; return 0; }
+	done
+	if [ -e "$loop_dir/$1" ]; then
+		cat "$loop_dir/$1"
+		return 0
+	fi
+	size=$(sed -n 's/^# vm: //p' "$0" | grep -o -- "-d $1:[^ ]*" | cut -d: -f2)
+	[ -n "$size" ] || { echo "disk: no virtio disk with serial $1" >&2; return 1; }
+	mkdir -p "$loop_dir"
+	modprobe loop 2> /dev/null
+	truncate -s "$size" "$loop_dir/$1.img" &&
+		losetup --find --show --direct-io=on "$loop_dir/$1.img" > "$loop_dir/$1" ||
+		{ echo "disk: cannot make a loop device for $1" >&2; return 1; }
+	cat "$loop_dir/$1"
+}
+# $$ is the test's pid in the subshells disk() runs in too.
+loop_dir=${TMPDIR:-/tmp}/dmm-selftest.$$
+
+remove_loop_disks() {
+	local f
+	for f in "$loop_dir"/*.img; do
+		[ -s "${f%.img}" ] && losetup -d "$(cat "${f%.img}")"
+	done
+	rm -rf "$loop_dir"
+}
+trap remove_loop_disks EXIT
 
 majmin() {
 	printf '%d:%d\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
@@ -137,6 +196,28 @@ wait_state() {
 	done
 	diag "wait_state: $1 is '$(field "$1" 1)' after $3 s, not '$2'"
 	return 1
+}
+
+# wait_synced NAME [STALL]: NAME reaches synced, however slowly the machine
+# copies, as long as regions keep turning in sync: fails only once none did
+# for STALL seconds (default 60), so that a test is bounded by the work
+# left, not by how fast this host runs the VM.
+wait_synced() {
+	local name=$1 stall=${2:-60} last=-1 now still=0
+	while [ "$(field "$name" 1)" != synced ]; do
+		now=$(in_sync "$name")
+		if [ "$now" = "$last" ]; then
+			still=$((still + 1))
+		else
+			still=0
+			last=$now
+		fi
+		if [ "$still" -ge $((stall * 10)) ]; then
+			diag "wait_synced: $name is '$(field "$name" 1)' with $now regions in sync, none more for $stall s"
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 # in_sync NAME: regions in sync.

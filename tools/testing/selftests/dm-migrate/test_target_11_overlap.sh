@@ -52,7 +52,7 @@ remove_all() {
 
 step "in sync"
 on_slow_legs || die "create"
-wait_state mig synced 120 || die "no sync"
+wait_synced mig || die "no sync"
 ktap_check "in sync: eight writers on 128 KiB for $secs s" hammer 128 "$secs"
 remove_all || die "remove"
 ktap_check "in sync: the legs are equal" legs_equal
@@ -62,7 +62,7 @@ dd if=/dev/zero of="$dst" bs=1M oflag=direct 2> /dev/null
 on_slow_legs 2 rate 1048576 || die "create"
 ktap_check "while copying: eight writers on 1 MiB for $secs s" hammer 1024 "$secs"
 dmsetup message mig 0 rate 0
-wait_state mig synced 120 || die "no sync"
+wait_synced mig || die "no sync"
 remove_all || die "remove"
 ktap_check "while copying: the legs are equal" legs_equal
 ktap_check "module unloads" unload_migrate

@@ -54,7 +54,7 @@ wait $hammer_pid
 ktap_check "hammer job finished" [ $? -eq 0 ]
 
 dmsetup message mig 0 rate 0
-ktap_check "the copy reaches synced" wait_state mig synced 240
+ktap_check "the copy reaches synced" wait_synced mig
 diag "status: $(dmsetup status mig)"
 total=$(field mig 2 | cut -d/ -f2)
 ktap_check "every region in sync" [ "$(in_sync mig)" = "$total" ]

@@ -30,8 +30,8 @@ refused() {
 	diag "dmmigrate $*: exit $rc: $err"
 	if same "exit status" "$rc" "$code" && same stdout "$out" "" &&
 		same "stderr lines" "$(echo "$err" | wc -l)" 1 &&
-		echo "$err" | grep -Eq '^dmmigrate: [^;]+; .+$' &&
-		{ echo "$err" | grep -Eq -- "$pattern" || { diag "stderr lacks '$pattern'"; false; }; } &&
+		grep -Eq '^dmmigrate: [^;]+; .+$' <<< "$err" &&
+		{ grep -Eq -- "$pattern" <<< "$err" || { diag "stderr lacks '$pattern'"; false; }; } &&
 		same "dm devices after" "$(dm_snapshot)" "$before"; then
 		ktap_ok "$desc"
 	else
@@ -143,7 +143,7 @@ ktap_check "start, wait, confirm: on the destination, data equal" [ $? -eq 0 ]
 refused "abort: after confirm (6)" 6 "volume vol is not migrating" abort vol
 # Confirm is idempotent: once more, it says so and changes nothing.
 before=$(dm_snapshot)
-tool_ok confirm vol && echo "$out" | grep -q "already confirmed" &&
+tool_ok confirm vol && grep -q "already confirmed" <<< "$out" &&
 	same "dm devices after" "$(dm_snapshot)" "$before"
 ktap_check "confirm after confirm: exit 0, already confirmed, nothing changed" [ $? -eq 0 ]
 

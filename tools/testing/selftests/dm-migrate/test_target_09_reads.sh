@@ -37,7 +37,7 @@ ktap_check "writes verified while regions turned in sync under them" [ $? -eq 0 
 ktap_expect "regions turned in sync during the load" '[ "$(in_sync mig)" -gt "$s0" ]'
 ktap_expect "the destination served reads during the copy" '[ "$(reads dstdev)" -gt "$d0" ]'
 dmsetup message mig 0 rate 0
-wait_state mig synced 120 || die "no sync"
+wait_synced mig || die "no sync"
 ktap_check "after the copy both legs are equal" \
 	[ "$(sum_mib "$src")" = "$(sum_mib "$dst")" ]
 

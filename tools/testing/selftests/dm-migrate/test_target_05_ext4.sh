@@ -43,7 +43,7 @@ ktap_expect "the workload ran while the copy was under way" \
 umount /mnt/vol
 
 dmsetup message mig 0 rate 0
-ktap_check "copy reaches synced" wait_state mig synced 120
+ktap_check "copy reaches synced" wait_synced mig
 dmsetup remove mig
 
 e2fsck -f -n "$dst" > /tmp/fsck.out 2>&1

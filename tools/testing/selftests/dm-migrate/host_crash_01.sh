@@ -7,7 +7,7 @@
 # both legs equal with verified data.
 #   host_crash_01.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides ROUNDS)
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../../.." && pwd)
+top=$(cd "$(dirname "$0")/../../../.." && pwd)
 kver=$1
 rounds=${DMM_CRASH_ROUNDS:-${2:-2}}
 window=256
@@ -30,7 +30,7 @@ for round in $(seq "$rounds"); do
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
 	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:4M -t 300)
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-load -K -- \
-		/dmm/tools/testing/migrate/crash_guest.sh load > "$work/load.out" 2>&1 &
+		/dmm/tools/testing/selftests/dm-migrate/crash_guest.sh load > "$work/load.out" 2>&1 &
 	runner=$!
 	ktap=$work/crash-load-$kver.ktap
 	for _ in $(seq 600); do
@@ -54,7 +54,7 @@ for round in $(seq "$rounds"); do
 	fi
 
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-resume -- \
-		/dmm/tools/testing/migrate/crash_guest.sh resume > "$work/resume.out" 2>&1
+		/dmm/tools/testing/selftests/dm-migrate/crash_guest.sh resume > "$work/resume.out" 2>&1
 	rc=$?
 	ktap=$work/crash-resume-$kver.ktap
 	read -r loaded total < <(grep -a '^# loaded' "$ktap" | awk '{ print $3, $5 }')

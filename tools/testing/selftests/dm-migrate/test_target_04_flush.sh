@@ -39,7 +39,7 @@ ktap_expect "fsync: flush on both legs" \
 	'[ "$(flushes "$src")" -gt "$fs" ] && [ "$(flushes "$dst")" -gt "$fd" ]'
 
 dmsetup message mig 0 resume
-wait_state mig synced 60 || die "copy does not finish"
+wait_synced mig || die "copy does not finish"
 
 fs=$(flushes "$src"); fd=$(flushes "$dst")
 fua_write 2M

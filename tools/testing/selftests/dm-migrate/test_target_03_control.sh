@@ -82,7 +82,7 @@ ktap_check "resume after suspend copies again" [ "$(in_sync mig)" -gt "$s1" ]
 # Unlimited rate: the copy finishes, with an event.
 ev=$(event_nr mig)
 dmsetup message mig 0 rate 0
-ktap_check "copy reaches synced once unlimited" wait_state mig synced 120
+ktap_check "copy reaches synced once unlimited" wait_synced mig
 ktap_check "reaching synced raised an event" [ "$(event_nr mig)" -gt "$ev" ]
 ktap_check "reaching synced raised a change uevent with the state" uevent_with synced
 kill "$uevent_pid"

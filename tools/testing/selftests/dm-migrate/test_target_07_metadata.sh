@@ -23,7 +23,7 @@ refused() {
 	fi
 	out=$(dmesg)
 	after=$(sum "$meta")
-	echo "$out" | grep -q "$msg" || { diag "expected '$msg', got: $out"; return 1; }
+	grep -q "$msg" <<< "$out" || { diag "expected '$msg', got: $out"; return 1; }
 	[ "$before" = "$after" ] || { diag "metadata changed"; return 1; }
 }
 
@@ -59,7 +59,7 @@ loaded=$(in_sync mig)
 diag "in sync after reload: $loaded"
 ktap_expect "progress kept across remove and reload" '[ "$kept" -gt 0 ] && [ "$loaded" = "$kept" ]'
 dmsetup message mig 0 resume
-ktap_check "the copy finishes" wait_state mig synced 120
+ktap_check "the copy finishes" wait_synced mig
 fio --name=w --filename=/dev/mapper/mig --direct=1 --rw=randwrite --bs=4k \
 	--number_ios=500 --eta=never > /dev/null
 dmsetup remove mig

@@ -35,7 +35,7 @@ race() {
 	wait $fio_pid || return 1
 	diag "$name: after the load: $(dmsetup status mig)"
 	dmsetup message mig 0 rate 0
-	wait_state mig synced 120 || return 1
+	wait_synced mig || return 1
 	synced=1
 	dmsetup remove mig
 	dmsetup remove slowsrc

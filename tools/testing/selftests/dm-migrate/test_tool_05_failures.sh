@@ -166,7 +166,7 @@ round() {
 	tool create vol /dev/mapper/srcx
 	tool start vol "$dest" --rate 12M --force
 	[ "$rc" -eq 0 ] || { diag "start: exit $rc: $err"; return 1; }
-	[ "$phase" = synced ] && { dmsetup message vol 0 rate 0; wait_state vol synced 60 ||
+	[ "$phase" = synced ] && { dmsetup message vol 0 rate 0; wait_synced vol ||
 		errs+=("never in sync before the fault"); }
 	ledger_run &
 	ledger_pid=$!
@@ -211,7 +211,7 @@ round() {
 	     wait_health failed ok || errs+=("source failure not reported") ;;
 	5) wait_health failed failed || errs+=("failure of both legs not reported") ;;
 	6) dmsetup message vol 0 rate 0
-	   wait_state vol synced 300 || errs+=("no convergence under heavy writes to a slow destination") ;;
+	   wait_synced vol || errs+=("no convergence under heavy writes to a slow destination") ;;
 	esac
 	if [ "$(field vol 1)" = halted ]; then
 		vol_dev=dm-$(dmsetup info -c --noheadings -o minor vol | tr -d ' ')

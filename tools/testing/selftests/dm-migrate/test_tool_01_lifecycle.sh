@@ -125,11 +125,11 @@ ktap_check "start --rate 8M under load: exit 0, module loaded by the tool, migra
 sleep 2
 tool_ok status vol
 echo "$out" | sed 's/^/# /'
-echo "$out" | grep -Eq '^vol: copying, [0-9.]+% in sync \([0-9]+ of 256 regions of 512.0 KiB\), 128.0 MiB$' &&
-	echo "$out" | grep -q "^  source:      $src ($(majmin "$src")), ok, 0 errors$" &&
-	echo "$out" | grep -q "^  destination: $dst ($(majmin "$dst")), ok, 0 errors$" &&
-	echo "$out" | grep -Eq '^  copied:      .* at .*/s \(limit 8.0 MiB/s\)$' &&
-	echo "$out" | grep -Eq '^  remaining:   [0-9]+s$'
+grep -Eq '^vol: copying, [0-9.]+% in sync \([0-9]+ of 256 regions of 512.0 KiB\), 128.0 MiB$' <<< "$out" &&
+	grep -q "^  source:      $src ($(majmin "$src")), ok, 0 errors$" <<< "$out" &&
+	grep -q "^  destination: $dst ($(majmin "$dst")), ok, 0 errors$" <<< "$out" &&
+	grep -Eq '^  copied:      .* at .*/s \(limit 8.0 MiB/s\)$' <<< "$out" &&
+	grep -Eq '^  remaining:   [0-9]+s$' <<< "$out"
 ktap_check "status: copying, legs, health, rate limit, time left" [ $? -eq 0 ]
 
 s1=$(in_sync vol)
@@ -163,7 +163,7 @@ tool_ok rate vol 32M && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33
 ktap_check "rate 32M: exit 0, in the table and in status" [ $? -eq 0 ]
 
 tool_ok list && echo "$out" | sed 's/^/# /' &&
-	echo "$out" | grep -Eq '^vol +copying +[0-9]+\.[0-9]%$' && same "list lines" "$(echo "$out" | wc -l)" 1
+	grep -Eq '^vol +copying +[0-9]+\.[0-9]%$' <<< "$out" && same "list lines" "$(echo "$out" | wc -l)" 1
 ktap_check "list: the volume, copying, with its percent" [ $? -eq 0 ]
 
 tool_ok wait vol --timeout 120 && [ -z "$out" ] && tool_ok status vol --json &&
@@ -172,7 +172,7 @@ tool_ok wait vol --timeout 120 && [ -z "$out" ] && tool_ok status vol --json &&
 ktap_check "wait: exit 0 once synced; status --json synced, 100%, 0 s left" [ $? -eq 0 ]
 
 kill -0 "$load_pid" && [ ! -e /tmp/load.failed ] && tool_ok confirm vol &&
-	echo "$out" | grep -Eq '^vol: confirmed, now on the destination \(I/O paused [0-9]+ ms\)$' &&
+	grep -Eq '^vol: confirmed, now on the destination \(I/O paused [0-9]+ ms\)$' <<< "$out" &&
 	linear_on vol "$dst"
 ktap_check "confirm under load: exit 0, pause reported, linear on the destination" [ $? -eq 0 ]
 diag "$out"
@@ -191,12 +191,12 @@ tool_ok create vol2 "$src2" && load_start /dev/mapper/vol2 && sleep 1 &&
 	[ "$(in_sync vol2)" -lt 256 ] && [ "$(field vol2 1)" = copying ]
 ktap_check "vol2: create and start under load, copy under way" [ $? -eq 0 ]
 
-tool_ok list && echo "$out" | sed 's/^/# /' && echo "$out" | grep -Eq '^vol +idle +0\.0%$' &&
-	echo "$out" | grep -Eq '^vol2 +copying +[0-9]+\.[0-9]%$' && same "list lines" "$(echo "$out" | wc -l)" 2
+tool_ok list && echo "$out" | sed 's/^/# /' && grep -Eq '^vol +idle +0\.0%$' <<< "$out" &&
+	grep -Eq '^vol2 +copying +[0-9]+\.[0-9]%$' <<< "$out" && same "list lines" "$(echo "$out" | wc -l)" 2
 ktap_check "list: vol idle, vol2 copying" [ $? -eq 0 ]
 
 kill -0 "$load_pid" && tool_ok abort vol2 &&
-	echo "$out" | grep -Eq '^vol2: aborted, back on the source \(I/O paused [0-9]+ ms\)$' &&
+	grep -Eq '^vol2: aborted, back on the source \(I/O paused [0-9]+ ms\)$' <<< "$out" &&
 	linear_on vol2 "$src2" && tool_ok status vol2 --json && same state "$(jfield state)" idle &&
 	same source "$(jfield source)" "$src2"
 ktap_check "abort mid-copy under load: exit 0, pause reported, linear on the source" [ $? -eq 0 ]

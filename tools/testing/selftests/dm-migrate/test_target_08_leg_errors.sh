@@ -48,7 +48,7 @@ dmsetup remove mig
 # Source failing after sync: reads of regions in sync come from the destination.
 dmsetup reload dstdev --table "0 $len linear $dst 0" && dmsetup resume dstdev
 echo "0 $len migrate /dev/mapper/srcdev /dev/mapper/dstdev - 256" | dmsetup create mig
-wait_state mig synced 120 || die "no sync"
+wait_synced mig || die "no sync"
 want=$(sum "$dst" "$len")
 fail_leg srcdev
 got=$(sum /dev/mapper/mig "$len")

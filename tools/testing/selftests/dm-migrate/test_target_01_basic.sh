@@ -25,7 +25,7 @@ bad_table() {
 	fi
 	out=$(dmesg)
 	dmsetup info bad > /dev/null 2>&1 && return 1
-	echo "$out" | grep -q "$msg" || { diag "$desc: got: $out"; return 1; }
+	grep -q "$msg" <<< "$out" || { diag "$desc: got: $out"; return 1; }
 }
 
 bad=0
