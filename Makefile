@@ -4,7 +4,10 @@
 #   make                     build dm-migrate.ko and the userspace
 #   make KDIR=/path/to/build build the module against other headers
 #   make check               every test (host, KUnit on UML, VM on 6.1, 6.12
-#                            and the debug kernel)
+#                            and the debug kernel), within 45 minutes cold
+#   make check-all           for a release: make check with every test on the
+#                            debug kernel too, the crash tests 20 rounds, the
+#                            failure matrix 20 rounds a row, the long fuzzer
 #   make check-failures      the failure matrix, 20 rounds a row (10 while copying,
 #                            10 after sync), on 6.1 and 6.12
 #   make fuzz                the long fuzzer run on the debug kernel
@@ -19,7 +22,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check check-failures fuzz demo bench deps install clean \
+.PHONY: all module userspace check check-all check-failures fuzz demo bench deps install clean \
 	checkpatch sparse
 
 all: module userspace
@@ -37,9 +40,13 @@ deps:
 check: deps
 	tools/testing/run-all.sh
 
+check-all: deps
+	DMM_DEBUG_ALL=1 DMM_CRASH_ROUNDS=20 DMM_FAILURE_ROUNDS=10 DMM_FUZZ="5000 2000" \
+		DMM_CHECK_BUDGET=600 tools/testing/run-all.sh
+
 check-failures: deps
 	DMM_FAILURE_ROUNDS=$${DMM_FAILURE_ROUNDS:-10} DMM_KERNELS="$${DMM_KERNELS:-6.1 6.12}" \
-		DMM_TESTS=tools/testing/migrate/test_tool_05_failures.sh DMM_HOST_TESTS= \
+		DMM_TESTS=tools/testing/selftests/dm-migrate/test_tool_05_failures.sh DMM_HOST_TESTS= \
 		DMM_SKIP_KUNIT=1 tools/testing/run-all.sh
 
 fuzz: deps

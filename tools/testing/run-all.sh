@@ -3,9 +3,21 @@
 #   host   the userspace unit tests, the module building cleanly for each
 #          kernel, checkpatch and sparse on the kernel sources
 #   kunit  the target's KUnit suites on UML (KASAN, UBSAN, lockdep)
-#   vm     each tools/testing/migrate/test_*.sh in qemu on 6.1, 6.12 and the
-#          debug kernel (KASAN, lockdep, kmemleak: scripts/debug-kernel.sh),
-#          and a short run of the fuzzer (tools/testing/fuzz) on the latter
+#   vm     each tools/testing/selftests/dm-migrate/test_*.sh in qemu on 6.1,
+#          6.12 and the debug kernel (KASAN, lockdep, kmemleak:
+#          scripts/debug-kernel.sh), the host-driven crash tests, a short
+#          run of the fuzzer (tools/testing/fuzz) on the debug kernel, and
+#          the kernel's kselftest runner from a kernel tree on the others
+#          (tools/testing/ksft-tree)
+# Most VM tests wait on throttled or delayed disks, timeouts and sleeps, not
+# on the CPU, so VMs run side by side in DMM_VM_SLOTS slots (default 4; one
+# on the debug kernel, which mostly computes, takes two), the longest
+# first (tools/testing/budgets), while the debug kernel and KUnit's UML
+# kernel build beside them; the debug kernel's tests start once it is built.
+# Each group's wall time and host CPU time are printed and kept in
+# build/check/times.tsv, the slowest groups and those over their budget are
+# listed at the end, and a run longer than DMM_CHECK_BUDGET minutes (50)
+# fails.
 # A case counts once: passed, failed or skipped (never skipped as passed).
 # The last line is "N passed, N failed"; the exit status is non-zero on any
 # failure. DMM_KERNELS, DMM_TESTS, DMM_HOST_TESTS and DMM_SKIP_KUNIT narrow a
@@ -19,22 +31,42 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 logdir=$top/build/check
 rm -rf "$logdir"
-mkdir -p "$logdir"
+mkdir -p "$logdir/jobs"
 kernels=${DMM_KERNELS:-6.1 6.12 debug}
+# VM slots: a VM on the debug kernel, mostly computing, takes two.
+slots=${DMM_VM_SLOTS:-4}
+check_budget=${DMM_CHECK_BUDGET:-50}
+selftests=tools/testing/selftests/dm-migrate
+budgets=tools/testing/budgets
 passed=0
 failed=0
 skipped=0
+run_start=$SECONDS
+read -r _ cpu0_user cpu0_nice cpu0_sys cpu0_idle _ < /proc/stat
+: > "$logdir/times.tsv"
 
-result() {	# result ok|fail|skip GROUP DESC
+result() {	# result ok|fail|skip GROUP DESC: print one case
 	case $1 in
-	ok) passed=$((passed + 1)); echo "ok - [$2] $3" ;;
-	fail) failed=$((failed + 1)); echo "not ok - [$2] $3" ;;
-	skip) skipped=$((skipped + 1)); echo "skip - [$2] $3" ;;
+	ok) echo "ok - [$2] $3" ;;
+	fail) echo "not ok - [$2] $3" ;;
+	skip) echo "skip - [$2] $3" ;;
 	esac
 }
 
-# count_ktap GROUP FILE INDENT PLANNED: count the cases of a KTAP file at
-# one nesting depth; planned cases that never reported count as failed.
+tally() {	# tally FILE: print a job's output and count its cases
+	local line
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		"ok - "*) passed=$((passed + 1)) ;;
+		"not ok - "*) failed=$((failed + 1)) ;;
+		"skip - "*) skipped=$((skipped + 1)) ;;
+		esac
+	done < "$1"
+}
+
+# count_ktap GROUP FILE INDENT PLANNED: the cases of a KTAP file at one
+# nesting depth; planned cases that never reported count as failed.
 count_ktap() {
 	local group=$1 file=$2 indent=$3 planned=$4 n=0 line desc notok
 	while IFS= read -r line; do
@@ -73,52 +105,126 @@ run_case() {	# run_case GROUP DESC CMD...: one case from a command's status
 	fi
 }
 
+# budget_of GROUP: its budget in seconds (tools/testing/budgets), 0 if none.
+budget_of() {
+	awk -v g="$1" '$1 == g { print $2; found = 1 } END { if (!found) print 0 }' "$budgets"
+}
+
+# timed GROUP CMD...: run CMD, then record its wall and CPU time (user and
+# system of every process it waited for, qemu included: the cutime and
+# cstime of this shell's /proc/PID/stat) in times.tsv.
+timed() {
+	local group=$1 start=$SECONDS me=$BASHPID t0 cpu
+	shift
+	t0=$(children_cpu "$me")
+	"$@"
+	cpu=$(( $(children_cpu "$me") - t0 ))
+	printf '%s\t%s\t%s\t%s\n' "$group" $((SECONDS - start)) "$cpu" \
+		"$(budget_of "$group")" >> "$logdir/times.tsv"
+	echo "# $group: $((SECONDS - start)) s, CPU $cpu s"
+}
+
+children_cpu() {	# children_cpu PID: its children's CPU seconds
+	local stat
+	read -r stat < "/proc/$1/stat"
+	# The fields after the command's name: cutime and cstime are 14 and 15.
+	# shellcheck disable=SC2086
+	set -- ${stat##*) }
+	echo $(( (${14} + ${15}) / clk_tck ))
+}
+clk_tck=$(getconf CLK_TCK)
+
 echo "# host: userspace"
-make -s -C userspace clean > /dev/null 2>&1
-make -C userspace check > "$logdir/userspace.ktap" 2> "$logdir/userspace.err"
-us_rc=$?
-count_ktap host/userspace "$logdir/userspace.ktap" "" ""
-[ $us_rc -eq 0 ] || grep -q '^not ok' "$logdir/userspace.ktap" ||
-	result fail host/userspace "make -C userspace check exited $us_rc (log: $logdir/userspace.err)"
+host_userspace() {
+	make -s -C userspace clean > /dev/null 2>&1
+	make -C userspace check > "$logdir/userspace.ktap" 2> "$logdir/userspace.err"
+	local rc=$?
+	count_ktap host/userspace "$logdir/userspace.ktap" "" ""
+	[ $rc -eq 0 ] || grep -q '^not ok' "$logdir/userspace.ktap" ||
+		result fail host/userspace "make -C userspace check exited $rc (log: $logdir/userspace.err)"
+}
 
-echo "# host: kernel sources"
-for k in $kernels; do
-	kver=$(scripts/vm/kver.sh "$k")
-	run_case host/build "module builds warning-free (W=1) for $kver" \
-		scripts/build-module.sh "$kver"
-done
-run_case host/style "checkpatch --strict clean" scripts/checkpatch.sh
-run_case host/style "sparse clean" scripts/sparse.sh
+# The tree KUnit, checkpatch and the debug kernel build from, extracted once
+# here: the jobs below would race each other to extract it.
+run_case host/build "linux-source-6.12 extracted" scripts/linux-source.sh > "$logdir/jobs/00-source.res"
+tally "$logdir/jobs/00-source.res"
 
-if [ -z "${DMM_SKIP_KUNIT:-}" ]; then
-	echo "# kunit (UML): first build takes minutes"
+# The slow builds run beside the host tests and the first VMs. KUnit's UML
+# kernel is niced: nothing waits for it, while the debug kernel's tests do.
+build_debug() {
+	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh &&
+		kver=$(scripts/vm/kver.sh debug) &&
+		run_case host/build "module builds warning-free (W=1) for $kver" \
+			scripts/build-module.sh "$kver" &&
+		run_case host/build "VM initramfs for $kver" scripts/vm/mkinitramfs.sh "$kver"
+}
+kunit() {
 	scripts/kunit.sh > "$logdir/kunit.log" 2>&1
-	kunit_rc=$?
+	local rc=$?
 	# kunit.py's raw output: suites at depth 0, cases 4 spaces in.
 	grep -E '^ *(KTAP|1\.\.|# Subtest|(not )?ok )' "$logdir/kunit.log" > "$logdir/kunit.ktap"
 	count_ktap kunit "$logdir/kunit.ktap" "    " ""
 	grep -q -E '^    (not )?ok ' "$logdir/kunit.ktap" ||
 		result fail kunit "no KUnit case ran (log: $logdir/kunit.log)"
-	[ $kunit_rc -eq 0 ] || grep -q '^ *not ok' "$logdir/kunit.ktap" ||
-		result fail kunit "kunit.py exited $kunit_rc (log: $logdir/kunit.log)"
+	[ $rc -eq 0 ] || grep -q '^ *not ok' "$logdir/kunit.ktap" ||
+		result fail kunit "kunit.py exited $rc (log: $logdir/kunit.log)"
+}
+debug_pid=
+if [[ " $kernels " == *" debug "* ]]; then
+	echo "# debug kernel: building beside the other tests (a first build takes about 9 minutes)"
+	timed build/debug-kernel build_debug > "$logdir/jobs/01-debug-kernel.res" 2>&1 &
+	debug_pid=$!
+fi
+kunit_pid=
+if [ -z "${DMM_SKIP_KUNIT:-}" ]; then
+	( renice -n 10 -p $BASHPID > /dev/null; timed kunit kunit ) > "$logdir/jobs/02-kunit.res" 2>&1 &
+	kunit_pid=$!
 else
-	result skip kunit "DMM_SKIP_KUNIT set"
+	result skip kunit "DMM_SKIP_KUNIT set" > "$logdir/jobs/02-kunit.res"
+	tally "$logdir/jobs/02-kunit.res"
 fi
 
+host() {
+	timed host/userspace host_userspace
+	local k kver
+	for k in $kernels; do
+		[ "$k" = debug ] && continue
+		kver=$(scripts/vm/kver.sh "$k")
+		run_case host/build "module builds warning-free (W=1) for $kver" \
+			scripts/build-module.sh "$kver"
+		run_case host/build "VM initramfs for $kver" scripts/vm/mkinitramfs.sh "$kver"
+	done
+	run_case host/style "checkpatch --strict clean" scripts/checkpatch.sh
+	run_case host/style "sparse clean" scripts/sparse.sh
+	# What every VM copies in, built once: the VMs side by side would each
+	# run make in the same tree.
+	run_case host/build "tool and guest helpers build for the VMs" \
+		bash -c 'make -s -C userspace && make -s -C tools/testing/fuzz && make -s -C tools/testing/bench'
+}
+export DMM_PREBUILT=1
+timed host host > "$logdir/jobs/03-host.res" 2>&1
+tally "$logdir/jobs/03-host.res"
+
 # vm_test KERNEL KVER SCRIPT [ARGS...]: one guest script in a VM, with the
-# disks and timeout of its "# vm:" line; its KTAP cases and the VM's verdict
-# (exit status, console, kmemleak on the debug kernel) counted.
+# disks and timeout of its "# vm:" line (vm_extra: more run.sh options); its
+# KTAP cases and the VM's verdict (exit status, console, kmemleak on the
+# debug kernel) counted.
 vm_test() {
-	local k=$1 kver=$2 t=$3 name vmargs vm_rc ktap verdict start=$SECONDS	# vm_extra: more run.sh options
+	local k=$1 kver=$2 t=$3 name vmargs vm_rc ktap verdict disks
 	shift 3
 	name=$(basename "$t" .sh)
 	vmargs=$(sed -n 's/^# vm: //p' "$t")
-	echo "# vm $kver: $name"
+	# A timeout is there to catch a hang: on the debug kernel, with VMs
+	# side by side, a test may take twice its Debian time and still be well.
+	if [ "$k" = debug ] && [[ $vmargs =~ -t\ ([0-9]+) ]]; then
+		vmargs+=" -t $((BASH_REMATCH[1] * 2))"
+	fi
+	disks=$logdir/vm/$name-$kver.disks
 	# shellcheck disable=SC2086
-	scripts/vm/run.sh -k "$kver" -w "$logdir/vm" -l "$name" $vmargs ${vm_extra:-} -- "/dmm/$t" "$@" \
-		> "$logdir/$name-$kver.out" 2>&1
+	scripts/vm/run.sh -k "$kver" -w "$logdir/vm" -i "$disks" -l "$name" $vmargs ${vm_extra:-} \
+		-- "/dmm/$t" "$@" > "$logdir/$name-$kver.out" 2>&1
 	vm_rc=$?
-	echo "# vm $kver: $name: $((SECONDS - start)) s"
+	rm -rf "$disks"
 	ktap=$logdir/vm/$name-$kver.ktap
 	[ -f "$ktap" ] && count_ktap "vm $k/$name" "$ktap" "" "$(planned_of "$ktap")"
 	verdict=$(grep '^# vm: .*FAILED' "$logdir/$name-$kver.out" | head -n 1)
@@ -130,53 +236,167 @@ vm_test() {
 		grep '^# ' "$logdir/$name-$kver.out" | grep -v '^# watchdog: ' | tail -n 12 | sed 's/^/#   /'
 		grep '^# watchdog: ' "$logdir/$name-$kver.out" | head -n 100 | sed 's/^/#   /'
 	fi
-	rm -f "$logdir"/vm/*.img
 }
 
-if [[ " $kernels " == *" debug "* ]]; then
-	echo "# debug kernel: a first build takes about 8 minutes"
-	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh
-fi
+# host_test KERNEL KVER SCRIPT: a test that drives several VM boots itself.
+host_test() {
+	local k=$1 kver=$2 t=$3 name
+	name=$(basename "$t" .sh)
+	"$t" "$kver" > "$logdir/$name-$kver.ktap" 2>&1
+	count_ktap "vm $k/$name" "$logdir/$name-$kver.ktap" "" \
+		"$(planned_of "$logdir/$name-$kver.ktap")"
+}
 
-tests=${DMM_TESTS:-$(ls tools/testing/migrate/test_*.sh)}
-for k in $kernels; do
-	if ! kver=$(scripts/vm/kver.sh "$k" 2> /dev/null); then
-		result fail "vm $k" "no such kernel: none of its tests ran"
-		continue
-	fi
-	for t in $tests; do
+# The queue: one job a line, "KERNEL KIND SCRIPT [ARGS]", KIND vm or host.
+# Skips are counted at once.
+queue_for() {	# queue_for KERNEL
+	local k=$1 t name
+	for t in ${DMM_TESTS:-$(ls $selftests/test_*.sh)}; do
+		name=$(basename "$t" .sh)
 		# The debug kernel runs at a fraction of the speed: tests marked
 		# "# debug-kernel: full run only" run there with DMM_DEBUG_ALL=1.
 		if [ "$k" = debug ] && [ -z "${DMM_DEBUG_ALL:-}" ] &&
 			grep -q '^# debug-kernel: full run only' "$t"; then
-			result skip "vm debug/$(basename "$t" .sh)" \
-				"$(sed -n 's/^# debug-kernel: //p' "$t") (DMM_DEBUG_ALL=1 runs it)"
+			result skip "vm debug/$name" \
+				"$(sed -n 's/^# debug-kernel: //p' "$t") (DMM_DEBUG_ALL=1 runs it)" >> "$logdir/jobs/04-skips.res"
 			continue
 		fi
-		case $t in
-		*_failures.sh)	# the failure matrix: DMM_FAILURE_ROUNDS rounds a row
-			vm_extra="-t $((600 + 400 * ${DMM_FAILURE_ROUNDS:-1}))" \
-				vm_test "$k" "$kver" "$t" "${DMM_FAILURE_ROUNDS:-1}" ;;
-		*)	vm_test "$k" "$kver" "$t" ;;
-		esac
+		echo "$k vm $t"
 	done
-	[ "$k" = debug ] && [ -z "${DMM_TESTS:-}" ] &&
-		vm_test "$k" "$kver" tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-300 150}
-	# Tests that drive several VM boots themselves (crash tests) run here.
-	for t in ${DMM_HOST_TESTS-$(ls tools/testing/migrate/host_*.sh)}; do
+	if [ -z "${DMM_TESTS:-}" ]; then
+		# The fuzzer on the debug kernel; the kernel's selftest runner
+		# over two of the tests (from a kernel tree, on loop devices) on
+		# the others.
+		if [ "$k" = debug ]; then
+			echo "$k vm tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-300 150}"
+		else
+			echo "$k vm tools/testing/ksft-tree/run_tests_guest.sh"
+		fi
+	fi
+	for t in ${DMM_HOST_TESTS-$(ls $selftests/host_*.sh)}; do
 		name=$(basename "$t" .sh)
 		if [ "$k" = debug ] && [ -z "${DMM_DEBUG_ALL:-}" ]; then
-			result skip "vm debug/$name" "a killed VM leaves no kmemleak report; full run only (DMM_DEBUG_ALL=1 runs it)"
+			result skip "vm debug/$name" "a killed VM leaves no kmemleak report; full run only (DMM_DEBUG_ALL=1 runs it)" \
+				>> "$logdir/jobs/04-skips.res"
 			continue
 		fi
-		echo "# vm $kver: $name (host-driven)"
-		start=$SECONDS
-		"$t" "$kver" > "$logdir/$name-$kver.ktap" 2>&1
-		echo "# vm $kver: $name: $((SECONDS - start)) s"
-		count_ktap "vm $k/$name" "$logdir/$name-$kver.ktap" "" \
-			"$(planned_of "$logdir/$name-$kver.ktap")"
+		echo "$k host $t"
 	done
+}
+
+# Longest first (by budget), so that the long tail does not start last.
+by_budget() {
+	local k kind t args
+	while read -r k kind t args; do
+		echo "$(budget_of "$(basename "$t" .sh)@$k") $k $kind $t $args"
+	done | sort -rn -s -k1,1 | cut -d' ' -f2-
+}
+
+: > "$logdir/jobs/04-skips.res"
+pending=()
+debug_pending=()
+for k in $kernels; do
+	while read -r line; do
+		if [ "$k" = debug ]; then debug_pending+=("$line"); else pending+=("$line"); fi
+	done < <(queue_for "$k" | by_budget)
 done
+tally "$logdir/jobs/04-skips.res"
+
+declare -A job_of job_weight
+running=0
+jobnr=10
+weight_of() {	# weight_of KERNEL: the VM slots its job takes (and timeout factor)
+	if [ "$1" = debug ]; then echo 2; else echo 1; fi
+}
+
+start_job() {	# start_job "KERNEL KIND SCRIPT [ARGS]"
+	local k kind t args kver group
+	read -r k kind t args <<< "$1"
+	jobnr=$((jobnr + 1))
+	group=$(basename "$t" .sh)@$k
+	if ! kver=$(scripts/vm/kver.sh "$k" 2> /dev/null); then
+		result fail "vm $k" "no such kernel: $group did not run" > "$logdir/jobs/$jobnr.res"
+		tally "$logdir/jobs/$jobnr.res"
+		return
+	fi
+	echo "# start $group"
+	case $kind:$t in
+	vm:*_failures.sh)	# the failure matrix: DMM_FAILURE_ROUNDS rounds a row
+		# shellcheck disable=SC2086
+		vm_extra="-t $(( (600 + 400 * ${DMM_FAILURE_ROUNDS:-1}) * $(weight_of "$k") ))" \
+			timed "$group" vm_test "$k" "$kver" "$t" "${DMM_FAILURE_ROUNDS:-1}" ;;
+	vm:*fuzz_guest.sh)	# its timeout grows with the cases asked for
+		# shellcheck disable=SC2086
+		set -- $args
+		vm_extra="-t $((1500 + ($1 + $2) / 2))" timed "$group" vm_test "$k" "$kver" "$t" $args ;;
+	vm:*)	# shellcheck disable=SC2086
+		timed "$group" vm_test "$k" "$kver" "$t" $args ;;
+	host:*)	timed "$group" host_test "$k" "$kver" "$t" ;;
+	esac > "$logdir/jobs/$jobnr.res" 2>&1 &
+	job_of[$!]=$jobnr
+	job_weight[$!]=$(weight_of "$k")
+	running=$((running + job_weight[$!]))
+}
+
+finish_one() {	# wait for any job and count it
+	local pid
+	wait -n -p pid
+	case $pid in
+	"$debug_pid")
+		debug_pid=
+		tally "$logdir/jobs/01-debug-kernel.res"
+		# Its tests go ahead of the rest: they are the longest.
+		if grep -q '^not ok' "$logdir/jobs/01-debug-kernel.res"; then
+			for line in "${debug_pending[@]}"; do
+				read -r _ _ t _ <<< "$line"
+				result fail "vm debug/$(basename "$t" .sh)" "not run: the debug kernel did not build"
+			done > "$logdir/jobs/05-debug-missing.res"
+			tally "$logdir/jobs/05-debug-missing.res"
+		else
+			pending=("${debug_pending[@]}" "${pending[@]}")
+		fi
+		debug_pending=()
+		;;
+	"$kunit_pid")
+		kunit_pid=
+		tally "$logdir/jobs/02-kunit.res" ;;
+	*)
+		[ -n "${job_of[$pid]:-}" ] || return 0
+		running=$((running - job_weight[$pid]))
+		tally "$logdir/jobs/${job_of[$pid]}.res"
+		unset "job_of[$pid]" "job_weight[$pid]" ;;
+	esac
+}
+
+while [ ${#pending[@]} -gt 0 ] || [ "$running" -gt 0 ] || [ -n "$debug_pid" ] || [ -n "$kunit_pid" ]; do
+	# A job starts when it fits, or when nothing else runs (DMM_VM_SLOTS=1).
+	while [ ${#pending[@]} -gt 0 ] && { [ "$running" -eq 0 ] ||
+		[ $((running + $(weight_of "${pending[0]%% *}"))) -le "$slots" ]; }; do
+		start_job "${pending[0]}"
+		pending=("${pending[@]:1}")
+	done
+	finish_one
+done
+
+# What the run cost, and where: the slowest groups, those over budget.
+read -r _ cpu1_user cpu1_nice cpu1_sys cpu1_idle _ < /proc/stat
+busy=$(( (cpu1_user + cpu1_nice + cpu1_sys) - (cpu0_user + cpu0_nice + cpu0_sys) ))
+idle=$((cpu1_idle - cpu0_idle))
+minutes=$(( (SECONDS - run_start + 59) / 60 ))
+echo "# slowest groups (wall s, CPU s, budget s):"
+sort -t$'\t' -k2,2 -rn "$logdir/times.tsv" | head -n 10 |
+	awk -F'\t' '{ printf "#   %-40s %5d %5d %5d%s\n", $1, $2, $3, $4, ($4 > 0 && $2 > $4) ? "  over budget" : "" }'
+awk -F'\t' '$4 > 0 && $2 > $4 { printf "# over budget: %s took %d s, budget %d s\n", $1, $2, $4 }' \
+	"$logdir/times.tsv"
+echo "# whole run: $((SECONDS - run_start)) s, host CPU busy $((100 * busy / (busy + idle + 1)))%"
+if [ "$minutes" -gt "$check_budget" ]; then
+	result fail budget "make check took $minutes minutes, over its $check_budget-minute budget: make room (Documentation/testing.md)" \
+		> "$logdir/jobs/99-budget.res"
+else
+	result ok budget "make check within its $check_budget-minute budget ($minutes minutes)" \
+		> "$logdir/jobs/99-budget.res"
+fi
+tally "$logdir/jobs/99-budget.res"
 
 [ "$skipped" -gt 0 ] && echo "# $skipped skipped"
 echo "$passed passed, $failed failed"
