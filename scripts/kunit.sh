@@ -3,8 +3,8 @@
 # lockdep, in Debian's linux-source-6.12 tree with kernel/ linked in as
 # drivers/md/dm-migrate. Prints KTAP. Both the extracted tree and the build
 # directory are cached under /var/cache/dm-migrate, keyed on the source
-# package version, the compiler and the kunitconfig, so a stale build is never
-# reused; with no cache everything is made afresh (about 5 minutes).
+# package version, the compiler and the kunitconfig, so a stale kernel build is
+# never reused; with no cache everything is made afresh (about 5 minutes).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,8 +17,10 @@ key=$( { basename "$src"; gcc --version | head -n 1; cat "$kunitconfig"; } |
 build=$cache/kunit-build-$key
 
 cd "$src"
-# A source file newer than its object is rebuilt; a fresh clone's files are
-# all new, so nothing of an older checkout survives.
+# The project's objects are always rebuilt: make goes by mtimes, and an object
+# built from another checkout (the tree is shared) can be newer than this
+# checkout's sources. The kernel's own objects stay cached.
+rm -rf "$build/drivers/md/dm-migrate"
 python3 tools/testing/kunit/kunit.py run --arch=um --jobs="$(nproc)" \
 	--build_dir="$build" --kunitconfig="$kunitconfig" --raw_output=kunit \
 	--timeout=300

@@ -149,8 +149,8 @@ host_userspace() {
 run_case host/build "linux-source-6.12 extracted" scripts/linux-source.sh > "$logdir/jobs/00-source.res"
 tally "$logdir/jobs/00-source.res"
 
-# The slow builds run beside the host tests and the first VMs. KUnit's UML
-# kernel is niced: nothing waits for it, while the debug kernel's tests do.
+# The slow builds run beside the host tests and the first VMs, each taking
+# VM slots while it runs (build_weight).
 build_debug() {
 	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh &&
 		kver=$(scripts/vm/kver.sh debug) &&
@@ -177,7 +177,7 @@ if [[ " $kernels " == *" debug "* ]]; then
 fi
 kunit_pid=
 if [ -z "${DMM_SKIP_KUNIT:-}" ]; then
-	( renice -n 10 -p $BASHPID > /dev/null; timed kunit kunit ) > "$logdir/jobs/02-kunit.res" 2>&1 &
+	timed kunit kunit > "$logdir/jobs/02-kunit.res" 2>&1 &
 	kunit_pid=$!
 else
 	result skip kunit "DMM_SKIP_KUNIT set" > "$logdir/jobs/02-kunit.res"
@@ -368,10 +368,17 @@ finish_one() {	# wait for any job and count it
 	esac
 }
 
+# The builds take slots while they run: the debug kernel's (make -j on every
+# CPU) two, KUnit's one. Beside four VMs they starved them past their
+# timeouts on a cold run, and were starved in turn (KUnit, niced, ended last).
+build_weight() {
+	echo $(( (${debug_pid:+2}+0) + (${kunit_pid:+1}+0) ))
+}
+
 while [ ${#pending[@]} -gt 0 ] || [ "$running" -gt 0 ] || [ -n "$debug_pid" ] || [ -n "$kunit_pid" ]; do
 	# A job starts when it fits, or when nothing else runs (DMM_VM_SLOTS=1).
 	while [ ${#pending[@]} -gt 0 ] && { [ "$running" -eq 0 ] ||
-		[ $((running + $(weight_of "${pending[0]%% *}"))) -le "$slots" ]; }; do
+		[ $((running + $(build_weight) + $(weight_of "${pending[0]%% *}"))) -le "$slots" ]; }; do
 		start_job "${pending[0]}"
 		pending=("${pending[@]:1}")
 	done

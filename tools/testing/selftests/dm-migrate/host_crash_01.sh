@@ -28,7 +28,7 @@ failed=0
 for round in $(seq "$rounds"); do
 	# Nothing of the last round may be taken for this one.
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
-	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:4M -t 300)
+	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:4M -t 600)
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-load -K -- \
 		/dmm/tools/testing/selftests/dm-migrate/crash_guest.sh load > "$work/load.out" 2>&1 &
 	runner=$!

@@ -39,7 +39,7 @@ for round in $(seq "$rounds"); do
 	if ((round % 2)); then cmd=confirm; else cmd=abort; fi
 	# Nothing of the last round may be taken for this one.
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
-	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:1M -t 300)
+	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:1M -t 600)
 	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-run -K -- \
 		/dmm/tools/testing/selftests/dm-migrate/crash_tool_guest.sh run "$cmd" > "$work/run.out" 2>&1 &
 	runner=$!

@@ -141,8 +141,12 @@ disk() {
 	[ -n "$size" ] || { echo "disk: no virtio disk with serial $1" >&2; return 1; }
 	mkdir -p "$loop_dir"
 	modprobe loop 2> /dev/null
-	truncate -s "$size" "$loop_dir/$1.img" &&
-		losetup --find --show --direct-io=on "$loop_dir/$1.img" > "$loop_dir/$1" ||
+	truncate -s "$size" "$loop_dir/$1.img" ||
+		{ echo "disk: cannot make a file for $1 in $loop_dir" >&2; return 1; }
+	# Direct I/O keeps the page cache out of the legs' data; a filesystem
+	# without it (tmpfs before 6.6) gets a buffered loop device.
+	losetup --find --show --direct-io=on "$loop_dir/$1.img" > "$loop_dir/$1" 2> /dev/null ||
+		losetup --find --show "$loop_dir/$1.img" > "$loop_dir/$1" ||
 		{ echo "disk: cannot make a loop device for $1" >&2; return 1; }
 	cat "$loop_dir/$1"
 }

@@ -25,7 +25,7 @@
 # The first 24 MiB of the volume hold random data written once; fio writes
 # the last 8 MiB all along (4 KiB random writes at 20/s, crc32c verify with
 # a backlog) and must end without an error.
-# vm: -d a:32M -d b:32M -d meta:1M -t 600
+# vm: -d a:32M -d b:32M -d meta:1M -t 1200
 # debug-kernel: full run only (a killed tool at every step; the kernel sees only the swaps the failure matrix makes)
 . "$(dirname "$0")/lib.sh"
 
