@@ -9,39 +9,39 @@
 
 #include "dm-migrate-region.h"
 
-struct region_map {
-	region_t nr_regions;
-	region_t nr_in_sync;
+struct migrate_sync_map {
+	migrate_region_t nr_regions;
+	migrate_region_t nr_in_sync;
 	unsigned long *bits;
 };
 
-void region_geometry_init(struct region_geometry *g, sector_t dev_sectors,
-			  unsigned int shift)
+void migrate_geometry_init(struct migrate_geometry *g, sector_t dev_sectors,
+			   unsigned int shift)
 {
 	g->dev_sectors = dev_sectors;
 	g->shift = shift;
 	g->nr_regions = (dev_sectors + (1ULL << shift) - 1) >> shift;
 }
 
-sector_t region_len(const struct region_geometry *g, region_t region)
+sector_t migrate_region_len(const struct migrate_geometry *g, migrate_region_t region)
 {
-	sector_t start = region_start(g, region);
+	sector_t start = migrate_region_start(g, region);
 
 	if (start >= g->dev_sectors)
 		return 0;
 	return min_t(sector_t, 1ULL << g->shift, g->dev_sectors - start);
 }
 
-sector_t region_sectors_left(const struct region_geometry *g, sector_t sector)
+sector_t migrate_sectors_left(const struct migrate_geometry *g, sector_t sector)
 {
-	region_t region = region_of_sector(g, sector);
+	migrate_region_t region = migrate_region_of(g, sector);
 
-	return region_start(g, region) + region_len(g, region) - sector;
+	return migrate_region_start(g, region) + migrate_region_len(g, region) - sector;
 }
 
-struct region_map *region_map_create(region_t nr_regions)
+struct migrate_sync_map *migrate_sync_create(migrate_region_t nr_regions)
 {
-	struct region_map *map;
+	struct migrate_sync_map *map;
 
 	/* The bitmap API takes unsigned int sizes in places. */
 	if (!nr_regions || nr_regions > UINT_MAX)
@@ -61,7 +61,7 @@ struct region_map *region_map_create(region_t nr_regions)
 	return map;
 }
 
-void region_map_destroy(struct region_map *map)
+void migrate_sync_destroy(struct migrate_sync_map *map)
 {
 	if (!map)
 		return;
@@ -69,12 +69,12 @@ void region_map_destroy(struct region_map *map)
 	kfree(map);
 }
 
-bool region_map_in_sync(const struct region_map *map, region_t region)
+bool migrate_in_sync(const struct migrate_sync_map *map, migrate_region_t region)
 {
 	return test_bit(region, map->bits);
 }
 
-bool region_map_mark_in_sync(struct region_map *map, region_t region)
+bool migrate_mark_in_sync(struct migrate_sync_map *map, migrate_region_t region)
 {
 	if (__test_and_set_bit(region, map->bits))
 		return false;
@@ -82,9 +82,10 @@ bool region_map_mark_in_sync(struct region_map *map, region_t region)
 	return true;
 }
 
-region_t region_map_next_unsynced(const struct region_map *map, region_t from)
+migrate_region_t migrate_next_unsynced(const struct migrate_sync_map *map,
+				       migrate_region_t from)
 {
-	region_t r;
+	migrate_region_t r;
 
 	if (from >= map->nr_regions)
 		from = 0;
@@ -95,22 +96,22 @@ region_t region_map_next_unsynced(const struct region_map *map, region_t from)
 	return r < from ? r : map->nr_regions;
 }
 
-void region_map_get_bits(const struct region_map *map, region_t first,
-			 region_t count, unsigned long *bits)
+void migrate_sync_get_bits(const struct migrate_sync_map *map, migrate_region_t first,
+			   migrate_region_t count, unsigned long *bits)
 {
-	region_t end = min(first + count, map->nr_regions), r;
+	migrate_region_t end = min(first + count, map->nr_regions), r;
 
 	for (r = find_next_bit(map->bits, end, first); r < end;
 	     r = find_next_bit(map->bits, end, r + 1))
 		__set_bit(r - first, bits);
 }
 
-region_t region_map_nr_in_sync(const struct region_map *map)
+migrate_region_t migrate_nr_in_sync(const struct migrate_sync_map *map)
 {
 	return map->nr_in_sync;
 }
 
-region_t region_map_nr_regions(const struct region_map *map)
+migrate_region_t migrate_nr_regions(const struct migrate_sync_map *map)
 {
 	return map->nr_regions;
 }

@@ -8,6 +8,6 @@ src=$("$top/scripts/linux-source.sh")
 cd "$top"
 out=$(perl "$src/scripts/checkpatch.pl" --no-tree --strict --terse --show-types \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f \
-	Kbuild kernel/Kbuild kernel/Kconfig kernel/dm-migrate-*.[ch] kernel/tests/*.c || true)
+	Kbuild kernel/Kbuild kernel/Kconfig kernel/dm-migrate*.[ch] kernel/tests/*.c || true)
 echo "$out"
 ! echo "$out" | grep -q -E ': (ERROR|WARNING|CHECK):'

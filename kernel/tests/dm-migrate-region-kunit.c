@@ -11,7 +11,7 @@ struct geometry_case {
 	const char *name;
 	sector_t dev_sectors;
 	unsigned int shift;
-	region_t nr_regions;
+	migrate_region_t nr_regions;
 	sector_t last_len;
 };
 
@@ -33,107 +33,107 @@ KUNIT_ARRAY_PARAM(geometry, geometry_cases, geometry_case_desc);
 static void region_geometry_test(struct kunit *test)
 {
 	const struct geometry_case *c = test->param_value;
-	struct region_geometry g;
-	region_t last;
+	struct migrate_geometry g;
+	migrate_region_t last;
 
-	region_geometry_init(&g, c->dev_sectors, c->shift);
+	migrate_geometry_init(&g, c->dev_sectors, c->shift);
 	KUNIT_EXPECT_EQ(test, g.nr_regions, c->nr_regions);
 
 	last = g.nr_regions - 1;
-	KUNIT_EXPECT_EQ(test, region_len(&g, last), c->last_len);
-	KUNIT_EXPECT_EQ(test, region_len(&g, g.nr_regions), 0);
-	KUNIT_EXPECT_EQ(test, region_of_sector(&g, c->dev_sectors - 1), last);
-	KUNIT_EXPECT_EQ(test, region_of_sector(&g, 0), 0);
-	KUNIT_EXPECT_EQ(test, region_start(&g, last) + region_len(&g, last),
+	KUNIT_EXPECT_EQ(test, migrate_region_len(&g, last), c->last_len);
+	KUNIT_EXPECT_EQ(test, migrate_region_len(&g, g.nr_regions), 0);
+	KUNIT_EXPECT_EQ(test, migrate_region_of(&g, c->dev_sectors - 1), last);
+	KUNIT_EXPECT_EQ(test, migrate_region_of(&g, 0), 0);
+	KUNIT_EXPECT_EQ(test, migrate_region_start(&g, last) + migrate_region_len(&g, last),
 			c->dev_sectors);
-	KUNIT_EXPECT_EQ(test, region_sectors_left(&g, 0),
-			region_len(&g, 0));
-	KUNIT_EXPECT_EQ(test, region_sectors_left(&g, c->dev_sectors - 1), 1);
+	KUNIT_EXPECT_EQ(test, migrate_sectors_left(&g, 0),
+			migrate_region_len(&g, 0));
+	KUNIT_EXPECT_EQ(test, migrate_sectors_left(&g, c->dev_sectors - 1), 1);
 }
 
-static void region_map_test_mark(struct kunit *test)
+static void sync_map_test_mark(struct kunit *test)
 {
-	struct region_map *map = region_map_create(100);
+	struct migrate_sync_map *map = migrate_sync_create(100);
 
 	KUNIT_ASSERT_NOT_NULL(test, map);
-	KUNIT_EXPECT_EQ(test, region_map_nr_regions(map), 100);
-	KUNIT_EXPECT_EQ(test, region_map_nr_in_sync(map), 0);
-	KUNIT_EXPECT_FALSE(test, region_map_in_sync(map, 0));
+	KUNIT_EXPECT_EQ(test, migrate_nr_regions(map), 100);
+	KUNIT_EXPECT_EQ(test, migrate_nr_in_sync(map), 0);
+	KUNIT_EXPECT_FALSE(test, migrate_in_sync(map, 0));
 
-	KUNIT_EXPECT_TRUE(test, region_map_mark_in_sync(map, 0));
-	KUNIT_EXPECT_FALSE(test, region_map_mark_in_sync(map, 0));
-	KUNIT_EXPECT_TRUE(test, region_map_mark_in_sync(map, 99));
-	KUNIT_EXPECT_TRUE(test, region_map_in_sync(map, 0));
-	KUNIT_EXPECT_TRUE(test, region_map_in_sync(map, 99));
-	KUNIT_EXPECT_FALSE(test, region_map_in_sync(map, 98));
-	KUNIT_EXPECT_EQ(test, region_map_nr_in_sync(map), 2);
-	KUNIT_EXPECT_FALSE(test, region_map_all_in_sync(map));
-	region_map_destroy(map);
+	KUNIT_EXPECT_TRUE(test, migrate_mark_in_sync(map, 0));
+	KUNIT_EXPECT_FALSE(test, migrate_mark_in_sync(map, 0));
+	KUNIT_EXPECT_TRUE(test, migrate_mark_in_sync(map, 99));
+	KUNIT_EXPECT_TRUE(test, migrate_in_sync(map, 0));
+	KUNIT_EXPECT_TRUE(test, migrate_in_sync(map, 99));
+	KUNIT_EXPECT_FALSE(test, migrate_in_sync(map, 98));
+	KUNIT_EXPECT_EQ(test, migrate_nr_in_sync(map), 2);
+	KUNIT_EXPECT_FALSE(test, migrate_all_in_sync(map));
+	migrate_sync_destroy(map);
 }
 
-static void region_map_test_next_unsynced(struct kunit *test)
+static void sync_map_test_next_unsynced(struct kunit *test)
 {
-	struct region_map *map = region_map_create(70);
-	region_t r;
+	struct migrate_sync_map *map = migrate_sync_create(70);
+	migrate_region_t r;
 
 	KUNIT_ASSERT_NOT_NULL(test, map);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 0);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 69), 69);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 0);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 69), 69);
 	/* Past the end wraps to the start. */
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 70), 0);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 70), 0);
 
 	for (r = 0; r < 70; r++)
 		if (r != 5 && r != 66)
-			region_map_mark_in_sync(map, r);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 5);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 6), 66);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 67), 5);
+			migrate_mark_in_sync(map, r);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 5);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 6), 66);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 67), 5);
 
-	region_map_mark_in_sync(map, 5);
-	region_map_mark_in_sync(map, 66);
-	KUNIT_EXPECT_TRUE(test, region_map_all_in_sync(map));
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 0), 70);
-	KUNIT_EXPECT_EQ(test, region_map_next_unsynced(map, 33), 70);
-	region_map_destroy(map);
+	migrate_mark_in_sync(map, 5);
+	migrate_mark_in_sync(map, 66);
+	KUNIT_EXPECT_TRUE(test, migrate_all_in_sync(map));
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 33), 70);
+	migrate_sync_destroy(map);
 }
 
-static void region_map_test_get_bits(struct kunit *test)
+static void sync_map_test_get_bits(struct kunit *test)
 {
-	struct region_map *map = region_map_create(200);
+	struct migrate_sync_map *map = migrate_sync_create(200);
 	DECLARE_BITMAP(bits, 128);
 
 	KUNIT_ASSERT_NOT_NULL(test, map);
-	region_map_mark_in_sync(map, 63);
-	region_map_mark_in_sync(map, 64);
-	region_map_mark_in_sync(map, 130);
-	region_map_mark_in_sync(map, 199);
+	migrate_mark_in_sync(map, 63);
+	migrate_mark_in_sync(map, 64);
+	migrate_mark_in_sync(map, 130);
+	migrate_mark_in_sync(map, 199);
 
 	bitmap_zero(bits, 128);
-	region_map_get_bits(map, 64, 128, bits);
+	migrate_sync_get_bits(map, 64, 128, bits);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(bits, 128), 2);
 	KUNIT_EXPECT_TRUE(test, test_bit(0, bits));
 	KUNIT_EXPECT_TRUE(test, test_bit(66, bits));
 
 	/* The last, partial block: nothing past the last region. */
 	bitmap_zero(bits, 128);
-	region_map_get_bits(map, 192, 128, bits);
+	migrate_sync_get_bits(map, 192, 128, bits);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(bits, 128), 1);
 	KUNIT_EXPECT_TRUE(test, test_bit(7, bits));
-	region_map_destroy(map);
+	migrate_sync_destroy(map);
 }
 
-static void region_map_test_bad_sizes(struct kunit *test)
+static void sync_map_test_bad_sizes(struct kunit *test)
 {
-	KUNIT_EXPECT_NULL(test, region_map_create(0));
-	KUNIT_EXPECT_NULL(test, region_map_create((region_t)UINT_MAX + 1));
+	KUNIT_EXPECT_NULL(test, migrate_sync_create(0));
+	KUNIT_EXPECT_NULL(test, migrate_sync_create((migrate_region_t)UINT_MAX + 1));
 }
 
 static struct kunit_case region_test_cases[] = {
 	KUNIT_CASE_PARAM(region_geometry_test, geometry_gen_params),
-	KUNIT_CASE(region_map_test_mark),
-	KUNIT_CASE(region_map_test_next_unsynced),
-	KUNIT_CASE(region_map_test_get_bits),
-	KUNIT_CASE(region_map_test_bad_sizes),
+	KUNIT_CASE(sync_map_test_mark),
+	KUNIT_CASE(sync_map_test_next_unsynced),
+	KUNIT_CASE(sync_map_test_get_bits),
+	KUNIT_CASE(sync_map_test_bad_sizes),
 	{}
 };
 

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The user I/O paths. Every bio is confined to one region by max_io_len, or
+ * by dm_accept_partial_bio for discards, and a write is routed by the state
+ * of its region:
+ *
+ *   in sync        cloned to both legs; completed when both have it. A
+ *                  write overlapping one still in flight waits for it, since
+ *                  each leg may complete the two in either order
+ *   being copied   held on the copy job, dispatched again once the copy is
+ *                  done
+ *   not yet copied sent to the source alone and counted in the in-flight
+ *                  hash, so that the copier waits for it before reading the
+ *                  region (else the copy could read the old data and the
+ *                  region be marked in sync without the write)
+ *
+ * A discard or write-zeroes of a whole region not yet copied is a copy job
+ * of its own instead: it waits, as a copy does, for the source writes in
+ * flight, holds later writes, goes to both legs, and leaves the region in
+ * sync without a byte copied, so that a volume mostly discarded copies in
+ * proportion to its data.
+ *
+ * Reads of a region in sync are balanced over both legs, and a failed one
+ * is read again from the other leg.
+ *
+ * The map and end_io paths never sleep but for the mempool-backed clone
+ * allocation; retries and dispatches again run in the worker.
+ */
+#include "dm-migrate.h"
+
+/*
+ * A write-zeroes of a whole region sent to both legs leaves them alike
+ * without a copy; so does a discard, after which the region's data is
+ * undefined, as on any device.
+ */
+static bool unmaps_whole_region(struct migrate_c *mc, struct bio *bio,
+				migrate_region_t region)
+{
+	return (bio_op(bio) == REQ_OP_DISCARD ||
+		bio_op(bio) == REQ_OP_WRITE_ZEROES) &&
+	       bio->bi_iter.bi_sector == migrate_region_start(&mc->geo, region) &&
+	       bio_sectors(bio) == migrate_region_len(&mc->geo, region);
+}
+
+/*
+ * Route a write, discard or write-zeroes confined to one region. Returns
+ * DM_MAPIO_REMAPPED when the caller must submit @bio (remapped to the
+ * source), DM_MAPIO_SUBMITTED when it was taken over.
+ */
+int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio)
+{
+	struct migrate_io *io = bio_io(bio);
+	struct copy_job *job;
+	unsigned long flags;
+
+	io->region = migrate_region_of(&mc->geo, bio->bi_iter.bi_sector);
+	io->saved_iter = bio->bi_iter;
+	io->flags &= ~(IO_TRACKED | IO_MIRRORED | IO_JOB);
+	io->intent = NULL;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (test_bit(MC_DEST_FAILED, &mc->flags)) {
+		/* No copy will run again: the source alone is the volume. */
+		spin_unlock_irqrestore(&mc->lock, flags);
+		remap_to_leg(mc, bio, LEG_SOURCE);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (migrate_in_sync(mc->sync, io->region)) {
+		/*
+		 * Two overlapping writes in flight at once could end in one
+		 * order on one leg and in the other on the other: the later
+		 * waits until the earlier completed on both. Released by
+		 * migrate_untrack()'s wake, dispatched again by the worker.
+		 */
+		if (__migrate_overlaps_inflight(mc, io)) {
+			bio_list_add(&mc->overlap_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+		if (mc->meta && !__migrate_intent_enter(mc, io)) {
+			bool wake = mc->window.commit_wanted;
+
+			bio_list_add(&mc->intent_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			if (wake)
+				wake_worker(mc);
+			return DM_MAPIO_SUBMITTED;
+		}
+		__migrate_track(mc, io);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		migrate_mirror_write(mc, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	job = __migrate_job_of_region(mc, io->region);
+	if (job) {
+		bio_list_add(&job->held, bio);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		return DM_MAPIO_SUBMITTED;
+	}
+	/* Suspending waits for the jobs: none is claimed meanwhile. */
+	if (unmaps_whole_region(mc, bio, io->region) &&
+	    !(mc->flags & (BIT(MC_SOURCE_FAILED) | BIT(MC_SUSPENDED)))) {
+		if (mc->nr_jobs == MIGRATE_COPY_JOBS) {
+			/* The next job to end dispatches it again. */
+			bio_list_add(&mc->discard_wait, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+		job = __migrate_claim_job(mc, io->region, bio);
+		io->flags |= IO_JOB;
+		io->job = job;
+		spin_unlock_irqrestore(&mc->lock, flags);
+		if (!job->waiting)
+			migrate_start_job(job);
+		return DM_MAPIO_SUBMITTED;
+	}
+	__migrate_track(mc, io);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	remap_to_leg(mc, bio, LEG_SOURCE);
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Either leg holds every completed write to a region in sync (writes to it
+ * are mirrored), so its reads go to the leg with fewer reads in flight, as
+ * md's raid1 balances them: the workload gains the destination's bandwidth
+ * while the copier uses part of each leg's. A read racing a mirrored write
+ * may see either leg's data, as it could see the old or the new data of
+ * any device. Lockless: a region once in sync stays so, and a leg once
+ * failed stays failed.
+ */
+static enum migrate_leg_id read_leg(struct migrate_c *mc, migrate_region_t region)
+{
+	int src, dst;
+
+	if (test_bit(MC_DEST_FAILED, &mc->flags) ||
+	    !migrate_in_sync(mc->sync, region))
+		return LEG_SOURCE;
+	if (test_bit(MC_SOURCE_FAILED, &mc->flags))
+		return LEG_DEST;
+	src = atomic_read(&mc->reads_inflight[LEG_SOURCE]);
+	dst = atomic_read(&mc->reads_inflight[LEG_DEST]);
+	if (src != dst)
+		return dst < src ? LEG_DEST : LEG_SOURCE;
+	/* A reader one read at a time: alternate legs by region. */
+	return region & 1 ? LEG_DEST : LEG_SOURCE;
+}
+
+static void submit_read(struct migrate_c *mc, struct bio *bio,
+			enum migrate_leg_id leg)
+{
+	atomic_inc(&mc->reads_inflight[leg]);
+	remap_to_leg(mc, bio, leg);
+}
+
+int migrate_map_read(struct migrate_c *mc, struct bio *bio)
+{
+	struct migrate_io *io = bio_io(bio);
+
+	io->region = migrate_region_of(&mc->geo, bio->bi_iter.bi_sector);
+	io->saved_iter = bio->bi_iter;
+	io->flags = IO_READ;
+	submit_read(mc, bio, read_leg(mc, io->region));
+	return DM_MAPIO_REMAPPED;
+}
+
+/* Every region in sync on a healthy destination. */
+static bool dest_holds_everything(struct migrate_c *mc)
+{
+	unsigned long flags;
+	bool all;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	all = migrate_all_in_sync(mc->sync) &&
+	      !test_bit(MC_DEST_FAILED, &mc->flags);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	return all;
+}
+
+/* The end_io of a bio remapped to one leg (mirrored writes end in mirror.c). */
+int migrate_io_end(struct migrate_c *mc, struct bio *bio, blk_status_t *error)
+{
+	struct migrate_io *io = bio_io(bio);
+	unsigned long flags;
+
+	if (io->flags & IO_TRACKED)
+		migrate_untrack(mc, io);
+
+	if (io->flags & IO_READ)
+		atomic_dec(&mc->reads_inflight[io->leg]);
+
+	if (io->flags & IO_MIRRORED || !io_error_is_leg_failure(*error))
+		return DM_ENDIO_DONE;
+
+	migrate_leg_failed(mc, io->leg);
+
+	/*
+	 * A flush fails only if no healthy leg holds every acknowledged
+	 * write: the source does when the destination fails (the volume
+	 * keeps running on it); the destination does once every region is in
+	 * sync, and the other flush of this pair, its own, makes that durable.
+	 */
+	if (io->flags & IO_FLUSH &&
+	    (io->leg == LEG_DEST || dest_holds_everything(mc))) {
+		*error = BLK_STS_OK;
+		return DM_ENDIO_DONE;
+	}
+
+	/*
+	 * A failed read of a region in sync is read again from the other
+	 * leg, once: the source, or the destination while it is healthy.
+	 */
+	if (io->flags & IO_READ && !(io->flags & IO_RETRIED) &&
+	    (io->leg == LEG_DEST ||
+	     (!test_bit(MC_DEST_FAILED, &mc->flags) &&
+	      migrate_in_sync(mc->sync, io->region)))) {
+		io->flags |= IO_RETRIED;
+		spin_lock_irqsave(&mc->lock, flags);
+		bio_list_add(&mc->retry_reads, bio);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		wake_worker(mc);
+		return DM_ENDIO_INCOMPLETE;
+	}
+	return DM_ENDIO_DONE;
+}
+
+void migrate_retry_reads(struct migrate_c *mc)
+{
+	struct bio_list bios;
+	unsigned long flags;
+	struct bio *bio;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bios = mc->retry_reads;
+	bio_list_init(&mc->retry_reads);
+	spin_unlock_irqrestore(&mc->lock, flags);
+
+	while ((bio = bio_list_pop(&bios))) {
+		bio->bi_iter = bio_io(bio)->saved_iter;
+		bio->bi_status = BLK_STS_OK;
+		submit_read(mc, bio, bio_io(bio)->leg == LEG_SOURCE ?
+				     LEG_DEST : LEG_SOURCE);
+		submit_bio_noacct(bio);
+	}
+}
+
+void migrate_redispatch(struct migrate_c *mc, struct bio_list *bios)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios)))
+		if (migrate_dispatch_write(mc, bio) == DM_MAPIO_REMAPPED)
+			submit_bio_noacct(bio);
+}
+
+/* Writes waiting on @list (under mc->lock) try again. */
+void migrate_redispatch_waiting(struct migrate_c *mc, struct bio_list *list)
+{
+	struct bio_list bios;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bios = *list;
+	bio_list_init(list);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	migrate_redispatch(mc, &bios);
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-migrate's private header: the target's state, shared by its files.
+ *
+ *   dm-migrate-target.c    the target: constructor and destructor, suspend
+ *                          and resume, the map and end_io entry points, the
+ *                          worker, status and messages
+ *   dm-migrate-io.c        the user I/O paths: write routing by region
+ *                          state, read balancing and retry
+ *   dm-migrate-copier.c    the copier: job slots, kcopyd, pacing
+ *   dm-migrate-mirror.c    a write cloned to both legs, and its completion
+ *   dm-migrate-commit.c    the write-intent window's admission of writes
+ *                          and the metadata commit
+ *   dm-migrate-inflight.c  writes in flight, by region
+ *   dm-migrate-state.c     leg health, the state reported, events
+ *   dm-migrate-{region,pace,window,args}.c
+ *                          pure logic, unit-tested under KUnit: geometry and
+ *                          in-sync map, pacing arithmetic, window and commit
+ *                          sequencing, table and message parsing
+ *   dm-migrate-metadata.c  the on-disk superblock and bitmap
+ *
+ * Calls go down that list, never up, but for the worker's wake-up.
+ *
+ * Locks, outermost first:
+ *
+ *   commit_lock (mutex)    one metadata commit at a time; held across its
+ *                          flushes and I/O, so only in process context
+ *   lock (spinlock)        everything the I/O paths and the copier share:
+ *                          see struct migrate_c. Taken in bio completion
+ *                          (hard irq) context, so always irqsave; never held
+ *                          across I/O submission, an allocation or a wake of
+ *                          anything but the workqueue
+ *   the metadata's lock    innermost (migrate_meta_region_changed())
+ *
+ * Functions named __migrate_*() expect mc->lock held (lockdep checks it);
+ * the others take it themselves. Which may sleep is said at each.
+ */
+#ifndef DM_MIGRATE_H
+#define DM_MIGRATE_H
+
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/ktime.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "dm-migrate-args.h"
+#include "dm-migrate-metadata.h"
+#include "dm-migrate-pace.h"
+#include "dm-migrate-region.h"
+#include "dm-migrate-window.h"
+
+#define DM_MSG_PREFIX "migrate"
+
+#define MIGRATE_COPY_JOBS	8	/* regions copied at once */
+#define MIGRATE_INFLIGHT_BITS	8
+#define MIGRATE_MIN_IOS		256
+#define MIGRATE_COMMIT_PERIOD	HZ
+
+/*
+ * The volume is busy while user I/O is in flight or was mapped within the
+ * last MIGRATE_BUSY_SPAN; then the copier rests (dm-migrate-pace.h).
+ */
+#define MIGRATE_BUSY_SPAN	(HZ / 10)
+
+enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
+
+/* Bits of migrate_c.flags. */
+enum {
+	MC_SOURCE_FAILED,
+	MC_DEST_FAILED,
+	MC_PAUSED,
+	MC_SUSPENDED,		/* no new copies: presuspend until resume */
+	MC_METADATA_FAILED,
+};
+
+/* The flag saying @leg failed: named, not computed from the leg's number. */
+static inline unsigned int mc_leg_failed_bit(enum migrate_leg_id leg)
+{
+	return leg == LEG_SOURCE ? MC_SOURCE_FAILED : MC_DEST_FAILED;
+}
+
+struct copy_job {
+	struct migrate_c *mc;
+	struct list_head done_entry;
+	struct bio_list held;	/* writes to the region, waiting for the copy */
+	migrate_region_t region;
+	bool active;		/* slot in use */
+	ktime_t claimed;	/* for the rest after it, when paced */
+	bool paced;		/* claimed while busy: a rest follows */
+	bool waiting;		/* claimed, waiting for source writes to drain */
+	struct bio *discard;	/* a discard of the whole region, not a copy */
+	bool failed;		/* the discard: not done on both legs */
+	int read_err;
+	unsigned long write_err;
+};
+
+struct migrate_c {
+	struct dm_target *ti;
+	struct dm_dev *leg[NR_LEGS];
+	struct dm_dev *meta_dev;
+	struct migrate_metadata *meta;
+	char pair_id[MIGRATE_PAIR_ID_MAX + 1];
+	struct migrate_geometry geo;
+
+	/*
+	 * Protects the in-sync map, the job slots and their held lists, the
+	 * discards waiting for a slot, the in-flight hash and the writes
+	 * waiting for an overlapping one to complete, the copy cursor, the
+	 * done list, the pacing and the copier clock, the write-intent window
+	 * and the writes waiting for it, and the commit's flags.
+	 */
+	spinlock_t lock;
+	struct migrate_sync_map *sync;
+	struct copy_job jobs[MIGRATE_COPY_JOBS];
+	unsigned int nr_jobs;
+	unsigned int nr_waiting;
+	migrate_region_t cursor;
+	/* Source-only writes, and mirrored writes, in flight, by region. */
+	struct hlist_head inflight[1 << MIGRATE_INFLIGHT_BITS];
+	unsigned int nr_tracked;	/* writes in mc->inflight */
+	struct bio_list overlap_wait;	/* mirrored writes: see migrate_dispatch_write */
+	struct list_head done_jobs;
+	struct bio_list discard_wait;	/* whole-region discards: no job free */
+	struct bio_list retry_reads;
+	struct migrate_pace pace;
+	u64 bytes_copied;
+	bool copier_running;
+	ktime_t copier_since;
+	u64 copier_ns;
+
+	struct migrate_window window;
+	struct bio_list intent_wait;	/* writes waiting for their region */
+	bool commit_due;		/* the commit period has passed */
+	bool need_dest_flush;		/* regions newly in sync */
+	struct mutex commit_lock;
+	struct delayed_work commit_tick;
+
+	unsigned long flags;
+	atomic64_t errors[NR_LEGS];
+	/* jiffies of the last user read or write, read without a lock. */
+	unsigned long last_user_io;
+	/* User reads in flight to each leg, to spread reads of regions in sync. */
+	atomic_t reads_inflight[NR_LEGS];
+
+	wait_queue_head_t jobs_drained;
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;	/* ends a rate-limit pause */
+	struct work_struct event_work;
+
+	struct dm_kcopyd_client *kc;
+	struct bio_set bs;
+};
+
+/* Per-bio data. */
+struct migrate_io {
+	struct migrate_c *mc;
+	struct migrate_window_entry *intent;	/* counted in this window entry */
+	struct copy_job *job;		/* the discard this job is */
+	struct hlist_node inflight;
+	/* Where the bio starts: to re-issue a failed read, to find overlaps. */
+	struct bvec_iter saved_iter;
+	migrate_region_t region;
+	atomic_t pending;		/* mirrored write: legs outstanding */
+	blk_status_t status[NR_LEGS];
+	u8 leg;
+	u8 flags;
+};
+
+#define IO_TRACKED	0x01	/* in mc->inflight */
+#define IO_MIRRORED	0x02	/* cloned to both legs */
+#define IO_FLUSH	0x04
+#define IO_READ		0x08	/* counted in reads_inflight */
+#define IO_RETRIED	0x10	/* a read re-issued to the other leg */
+#define IO_JOB		0x20	/* a discard done as a copy job */
+
+static inline struct migrate_io *bio_io(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct migrate_io));
+}
+
+static inline struct bio *io_bio(struct migrate_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(struct migrate_io));
+}
+
+static inline const char *mc_name(struct migrate_c *mc)
+{
+	return dm_device_name(dm_table_get_md(mc->ti->table));
+}
+
+/* The worker (migrate_worker()) runs what may not run in the map path. */
+static inline void wake_worker(struct migrate_c *mc)
+{
+	queue_work(mc->wq, &mc->worker);
+}
+
+static inline void remap_to_leg(struct migrate_c *mc, struct bio *bio,
+				enum migrate_leg_id leg)
+{
+	bio_io(bio)->leg = leg;
+	bio_set_dev(bio, mc->leg[leg]->bdev);
+}
+
+/* An unsupported operation or a nowait refusal says nothing of the leg. */
+static inline bool io_error_is_leg_failure(blk_status_t status)
+{
+	return status && status != BLK_STS_NOTSUPP && status != BLK_STS_AGAIN;
+}
+
+/* A job's copy or discard has ended: the worker records it. Any context. */
+static inline void migrate_job_done(struct copy_job *job)
+{
+	struct migrate_c *mc = job->mc;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	list_add_tail(&job->done_entry, &mc->done_jobs);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	wake_worker(mc);
+}
+
+/* dm-migrate-state.c */
+enum migrate_state __migrate_state(struct migrate_c *mc);
+void __migrate_update_copier_clock(struct migrate_c *mc);
+bool migrate_leg_is_failed(struct migrate_c *mc, enum migrate_leg_id leg);
+void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg);
+void migrate_raise_event(struct migrate_c *mc);
+void migrate_event_work(struct work_struct *ws);
+
+/* dm-migrate-inflight.c */
+void __migrate_track(struct migrate_c *mc, struct migrate_io *io);
+void migrate_untrack(struct migrate_c *mc, struct migrate_io *io);
+bool __migrate_region_has_inflight(struct migrate_c *mc, migrate_region_t region);
+bool __migrate_overlaps_inflight(struct migrate_c *mc, struct migrate_io *io);
+
+/* dm-migrate-commit.c */
+void migrate_commit_init(struct migrate_c *mc);
+bool __migrate_intent_enter(struct migrate_c *mc, struct migrate_io *io);
+void migrate_intent_done(struct migrate_c *mc, struct migrate_window_entry *ent);
+void __migrate_region_synced(struct migrate_c *mc, migrate_region_t region);
+void migrate_commit(struct migrate_c *mc);
+void migrate_commit_clean(struct migrate_c *mc);
+
+/* dm-migrate-mirror.c */
+bool migrate_mirror_write(struct migrate_c *mc, struct bio *bio);
+
+/* dm-migrate-copier.c */
+struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
+					 migrate_region_t region);
+struct copy_job *__migrate_claim_job(struct migrate_c *mc, migrate_region_t region,
+				     struct bio *discard);
+void migrate_start_job(struct copy_job *job);
+void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held);
+void migrate_start_waiting_copies(struct migrate_c *mc);
+void migrate_claim_copies(struct migrate_c *mc);
+void migrate_wait_for_copies(struct migrate_c *mc);
+void migrate_copier_init(struct migrate_c *mc);
+
+/* dm-migrate-io.c */
+int migrate_map_read(struct migrate_c *mc, struct bio *bio);
+int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio);
+int migrate_io_end(struct migrate_c *mc, struct bio *bio, blk_status_t *error);
+void migrate_retry_reads(struct migrate_c *mc);
+void migrate_redispatch(struct migrate_c *mc, struct bio_list *bios);
+void migrate_redispatch_waiting(struct migrate_c *mc, struct bio_list *list);
+
+#endif
