@@ -3,8 +3,8 @@
 #
 #   make                     build dm-migrate.ko and the userspace
 #   make KDIR=/path/to/build build the module against other headers
-#   make check               every test (host, KUnit on UML, VM on 6.1, 6.12
-#                            and the debug kernel), within 45 minutes cold
+#   make check               every test (host, VM on 6.1, 6.12 and the debug
+#                            kernel, KUnit on it), within 45 minutes cold
 #   make check-all           for a release: make check with every test on the
 #                            debug kernel too, the crash tests 20 rounds, the
 #                            failure matrix 20 rounds a row, the long fuzzer
@@ -47,7 +47,7 @@ check-all: deps
 check-failures: deps
 	DMM_FAILURE_ROUNDS=$${DMM_FAILURE_ROUNDS:-10} DMM_KERNELS="$${DMM_KERNELS:-6.1 6.12}" \
 		DMM_TESTS=tools/testing/selftests/dm-migrate/test_tool_05_failures.sh DMM_HOST_TESTS= \
-		DMM_SKIP_KUNIT=1 tools/testing/run-all.sh
+		tools/testing/run-all.sh
 
 fuzz: deps
 	tools/testing/fuzz/run.sh
@@ -74,4 +74,5 @@ clean:
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tools/testing/fuzz clean
 	-$(MAKE) -C tools/testing/bench clean
+	-$(MAKE) -C tools/testing/faults clean
 	rm -rf build

@@ -280,15 +280,17 @@ static bool copies_drained(struct migrate_c *mc)
 
 /*
  * Claimed copies always run to their end: writes they hold depend on them.
- * Called with MC_SUSPENDED set, so no new copy is claimed and the waker is
- * not armed again once the workqueue is flushed. Sleeps.
+ * Called with MC_SUSPENDED set, so no new copy is claimed, the waker is not
+ * armed again and the commit tick does not queue itself again. They are
+ * cancelled before the workqueue is flushed, so that neither queues a
+ * worker run after the flush. Sleeps.
  */
 void migrate_wait_for_copies(struct migrate_c *mc)
 {
 	wait_event(mc->jobs_drained, copies_drained(mc));
-	flush_workqueue(mc->wq);
 	cancel_delayed_work_sync(&mc->waker);
 	cancel_delayed_work_sync(&mc->commit_tick);
+	flush_workqueue(mc->wq);
 }
 
 void migrate_copier_init(struct migrate_c *mc)

@@ -59,6 +59,17 @@ int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio)
 	io->intent = NULL;
 
 	spin_lock_irqsave(&mc->lock, flags);
+	if (__migrate_failure_unrecorded(mc)) {
+		/*
+		 * A write one leg alone would hold waits until the metadata
+		 * records the other's failure (dm-migrate-commit.c); the
+		 * worker sends it once the record is durable.
+		 */
+		bio_list_add(&mc->failure_wait, bio);
+		spin_unlock_irqrestore(&mc->lock, flags);
+		wake_worker(mc);
+		return DM_MAPIO_SUBMITTED;
+	}
 	if (test_bit(MC_DEST_FAILED, &mc->flags)) {
 		/* No copy will run again: the source alone is the volume. */
 		spin_unlock_irqrestore(&mc->lock, flags);
@@ -77,7 +88,12 @@ int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio)
 			spin_unlock_irqrestore(&mc->lock, flags);
 			return DM_MAPIO_SUBMITTED;
 		}
-		if (mc->meta && !__migrate_intent_enter(mc, io)) {
+		/*
+		 * The window lets a crash be repaired by copying from the
+		 * source again: useless once the source has failed.
+		 */
+		if (mc->meta && !test_bit(MC_SOURCE_FAILED, &mc->flags) &&
+		    !__migrate_intent_enter(mc, io)) {
 			bool wake = mc->window.commit_wanted;
 
 			bio_list_add(&mc->intent_wait, bio);
@@ -160,22 +176,10 @@ int migrate_map_read(struct migrate_c *mc, struct bio *bio)
 
 	io->region = migrate_region_of(&mc->geo, bio->bi_iter.bi_sector);
 	io->saved_iter = bio->bi_iter;
+	io->saved_flags = bio->bi_flags;
 	io->flags = IO_READ;
 	submit_read(mc, bio, read_leg(mc, io->region));
 	return DM_MAPIO_REMAPPED;
-}
-
-/* Every region in sync on a healthy destination. */
-static bool dest_holds_everything(struct migrate_c *mc)
-{
-	unsigned long flags;
-	bool all;
-
-	spin_lock_irqsave(&mc->lock, flags);
-	all = migrate_all_in_sync(mc->sync) &&
-	      !test_bit(MC_DEST_FAILED, &mc->flags);
-	spin_unlock_irqrestore(&mc->lock, flags);
-	return all;
 }
 
 /* The end_io of a bio remapped to one leg (mirrored writes end in mirror.c). */
@@ -193,19 +197,15 @@ int migrate_io_end(struct migrate_c *mc, struct bio *bio, blk_status_t *error)
 	if (io->flags & IO_MIRRORED || !io_error_is_leg_failure(*error))
 		return DM_ENDIO_DONE;
 
-	migrate_leg_failed(mc, io->leg);
-
 	/*
-	 * A flush fails only if no healthy leg holds every acknowledged
-	 * write: the source does when the destination fails (the volume
-	 * keeps running on it); the destination does once every region is in
-	 * sync, and the other flush of this pair, its own, makes that durable.
+	 * dm fails readahead at once on a suspended dm device (an LV as a leg
+	 * while lvm changes it): nothing is wrong with the leg, and the page
+	 * cache reads the page again when it is needed.
 	 */
-	if (io->flags & IO_FLUSH &&
-	    (io->leg == LEG_DEST || dest_holds_everything(mc))) {
-		*error = BLK_STS_OK;
+	if (bio->bi_opf & REQ_RAHEAD)
 		return DM_ENDIO_DONE;
-	}
+
+	migrate_leg_failed(mc, io->leg);
 
 	/*
 	 * A failed read of a region in sync is read again from the other
@@ -228,16 +228,14 @@ int migrate_io_end(struct migrate_c *mc, struct bio *bio, blk_status_t *error)
 void migrate_retry_reads(struct migrate_c *mc)
 {
 	struct bio_list bios;
-	unsigned long flags;
 	struct bio *bio;
 
-	spin_lock_irqsave(&mc->lock, flags);
-	bios = mc->retry_reads;
-	bio_list_init(&mc->retry_reads);
-	spin_unlock_irqrestore(&mc->lock, flags);
+	migrate_take_bios(mc, &mc->retry_reads, &bios);
 
 	while ((bio = bio_list_pop(&bios))) {
+		/* As it was mapped (dm_bio_restore() is private to drivers/md). */
 		bio->bi_iter = bio_io(bio)->saved_iter;
+		bio->bi_flags = bio_io(bio)->saved_flags;
 		bio->bi_status = BLK_STS_OK;
 		submit_read(mc, bio, bio_io(bio)->leg == LEG_SOURCE ?
 				     LEG_DEST : LEG_SOURCE);
@@ -255,14 +253,22 @@ void migrate_redispatch(struct migrate_c *mc, struct bio_list *bios)
 }
 
 /* Writes waiting on @list (under mc->lock) try again. */
-void migrate_redispatch_waiting(struct migrate_c *mc, struct bio_list *list)
+/* Empty @list, one of the target's lists under mc->lock, into @bios. */
+void migrate_take_bios(struct migrate_c *mc, struct bio_list *list,
+		       struct bio_list *bios)
 {
-	struct bio_list bios;
 	unsigned long flags;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	bios = *list;
+	*bios = *list;
 	bio_list_init(list);
 	spin_unlock_irqrestore(&mc->lock, flags);
+}
+
+void migrate_redispatch_waiting(struct migrate_c *mc, struct bio_list *list)
+{
+	struct bio_list bios;
+
+	migrate_take_bios(mc, list, &bios);
 	migrate_redispatch(mc, &bios);
 }

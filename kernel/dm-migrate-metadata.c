@@ -48,6 +48,8 @@ struct migrate_metadata {
 	unsigned int bitmap_blocks;
 	unsigned int window;
 	u64 generation;
+	unsigned int failed;		/* MIGRATE_META_*_FAILED */
+	bool format_pending;		/* blank or fresh: formatted at load */
 	char pair_id[MIGRATE_META_PAIR_ID_LEN];
 
 	/*
@@ -72,6 +74,7 @@ static u32 block_csum(const void *block)
 static void sb_fill(struct migrate_metadata *meta, struct migrate_disk_sb *sb)
 {
 	memset(sb, 0, MIGRATE_META_BLOCK_SIZE);
+	sb->flags = cpu_to_le32(meta->failed);
 	sb->magic = cpu_to_le64(META_MAGIC);
 	sb->version = cpu_to_le32(META_VERSION);
 	sb->region_sectors = cpu_to_le32(1U << meta->geo->shift);
@@ -92,7 +95,8 @@ static int sb_check(struct migrate_metadata *meta,
 		return -EINVAL;
 	}
 	if (le32_to_cpu(sb->csum) != block_csum(sb) ||
-	    le32_to_cpu(sb->version) != META_VERSION) {
+	    le32_to_cpu(sb->version) != META_VERSION ||
+	    le32_to_cpu(sb->flags) & ~MIGRATE_META_FLAGS) {
 		*error = "Metadata superblock is corrupt";
 		return -EINVAL;
 	}
@@ -105,6 +109,7 @@ static int sb_check(struct migrate_metadata *meta,
 		return -EINVAL;
 	}
 	meta->generation = le64_to_cpu(sb->generation);
+	meta->failed = le32_to_cpu(sb->flags);
 	return 0;
 }
 
@@ -200,6 +205,7 @@ static int format(struct migrate_metadata *meta)
 	DMINFO("formatting metadata device: every region will be copied");
 	bitmap_zero(meta->bits, MIGRATE_META_REGIONS_PER_BLOCK);
 	meta->generation = 0;
+	meta->failed = 0;
 	for (block = 0; block < meta->bitmap_blocks; block++) {
 		r = write_block(meta, block);
 		if (r)
@@ -222,13 +228,28 @@ static void meta_free(struct migrate_metadata *meta)
 	kfree(meta);
 }
 
-struct migrate_metadata *migrate_meta_open(const struct migrate_meta_params *p,
-					   struct migrate_sync_map *map, char **error)
+/* Check the superblock against the table; sets format_pending for a blank one. */
+static int read_sb(struct migrate_metadata *meta, bool fresh, char **error)
 {
-	struct migrate_metadata *meta;
 	struct dm_buffer *buf;
 	void *sb;
-	bool blank;
+	int r;
+
+	sb = dm_bufio_read(meta->client, META_SB_BLOCK, &buf);
+	if (IS_ERR(sb)) {
+		*error = "Cannot read the metadata superblock";
+		return PTR_ERR(sb);
+	}
+	meta->format_pending = fresh || !memchr_inv(sb, 0, MIGRATE_META_BLOCK_SIZE);
+	r = meta->format_pending ? 0 : sb_check(meta, sb, error);
+	dm_bufio_release(buf);
+	return r;
+}
+
+struct migrate_metadata *migrate_meta_open(const struct migrate_meta_params *p,
+					   char **error)
+{
+	struct migrate_metadata *meta;
 	int r;
 
 	meta = kzalloc(sizeof(*meta), GFP_KERNEL);
@@ -269,35 +290,44 @@ struct migrate_metadata *migrate_meta_open(const struct migrate_meta_params *p,
 		goto bad;
 	}
 
-	sb = dm_bufio_read(meta->client, META_SB_BLOCK, &buf);
-	if (IS_ERR(sb)) {
-		r = PTR_ERR(sb);
-		*error = "Cannot read the metadata superblock";
-		goto bad;
-	}
-	blank = !memchr_inv(sb, 0, MIGRATE_META_BLOCK_SIZE);
-	r = (p->fresh || blank) ? 0 : sb_check(meta, sb, error);
-	dm_bufio_release(buf);
+	r = read_sb(meta, p->fresh, error);
 	if (r)
 		goto bad;
-
-	if (p->fresh || blank) {
-		r = format(meta);
-	} else {
-		unsigned int block;
-
-		for (block = 0, r = 0; block < meta->bitmap_blocks && !r; block++)
-			r = load_block(meta, block, map);
-	}
-	if (r) {
-		*error = "Cannot write or read the metadata device";
-		goto bad;
-	}
 	return meta;
 
 bad:
 	meta_free(meta);
 	return ERR_PTR(r);
+}
+
+int migrate_meta_load(struct migrate_metadata *meta, struct migrate_sync_map *map,
+		      unsigned int *failed)
+{
+	unsigned int block;
+	char *error;
+	int r;
+
+	if (meta->format_pending) {
+		*failed = 0;
+		return format(meta);
+	}
+	/*
+	 * What the table this one replaces committed up to its suspend, not
+	 * the superblock this client cached in the constructor.
+	 */
+	dm_bufio_forget(meta->client, META_SB_BLOCK);
+	r = read_sb(meta, false, &error);
+	if (r) {
+		DMERR("metadata changed since the table was loaded: %s", error);
+		return r;
+	}
+	for (block = 0; block < meta->bitmap_blocks; block++) {
+		r = load_block(meta, block, map);
+		if (r)
+			return r;
+	}
+	*failed = meta->failed;
+	return 0;
 }
 
 void migrate_meta_close(struct migrate_metadata *meta)
@@ -314,6 +344,13 @@ void migrate_meta_region_changed(struct migrate_metadata *meta, migrate_region_t
 	spin_unlock_irqrestore(&meta->lock, flags);
 }
 
+int migrate_meta_record_failed(struct migrate_metadata *meta, unsigned int failed)
+{
+	meta->failed |= failed;
+	meta->generation++;
+	return write_sb(meta) ?: write_out(meta);
+}
+
 bool migrate_meta_dirty(struct migrate_metadata *meta)
 {
 	unsigned long flags;
@@ -325,8 +362,8 @@ bool migrate_meta_dirty(struct migrate_metadata *meta)
 	return dirty;
 }
 
-int migrate_meta_commit(struct migrate_metadata *meta, migrate_meta_fill_fn fill,
-			void *context)
+int migrate_meta_commit(struct migrate_metadata *meta, unsigned int failed,
+			migrate_meta_fill_fn fill, void *context)
 {
 	unsigned int block;
 	int r = 0;
@@ -345,6 +382,7 @@ int migrate_meta_commit(struct migrate_metadata *meta, migrate_meta_fill_fn fill
 			break;
 	}
 	meta->generation++;
+	meta->failed |= failed;
 	if (!r)
 		r = write_sb(meta) ?: write_out(meta);
 	if (r) {

@@ -4,7 +4,8 @@
  * so that a migration resumes after a crash copying only what may differ.
  * The format is in Documentation/dm-migrate-metadata.rst.
  *
- * All functions may sleep (they do I/O) except migrate_meta_block_changed().
+ * All functions may sleep (they do I/O) except migrate_meta_region_changed()
+ * and migrate_meta_dirty().
  */
 #ifndef DM_MIGRATE_METADATA_H
 #define DM_MIGRATE_METADATA_H
@@ -17,6 +18,11 @@
 #define MIGRATE_META_PAIR_ID_LEN		64
 #define MIGRATE_META_REGIONS_PER_BLOCK	((MIGRATE_META_BLOCK_SIZE - 16) * 8)
 
+/* The superblock's flags: a leg that failed, for good. */
+#define MIGRATE_META_SOURCE_FAILED	0x1
+#define MIGRATE_META_DEST_FAILED	0x2
+#define MIGRATE_META_FLAGS		0x3
+
 struct migrate_metadata;
 
 struct migrate_meta_params {
@@ -28,12 +34,28 @@ struct migrate_meta_params {
 };
 
 /*
- * Open the metadata device: load a matching migration into @map, format a
- * blank device (or any with @fresh), refuse anything else with *error set.
+ * Open the metadata device in the constructor: refuse, with *error set, one
+ * that holds anything but this migration, a blank device or @fresh. Nothing
+ * is read into the region map yet: a table loaded to replace a live one
+ * must see what the live one commits until it is suspended.
  */
 struct migrate_metadata *migrate_meta_open(const struct migrate_meta_params *p,
-					   struct migrate_sync_map *map, char **error);
+					   char **error);
+
+/*
+ * At the first resume: format the device (blank or @fresh), or load the
+ * migration's regions in sync into @map and its failed legs into *@failed
+ * (MIGRATE_META_*_FAILED). The map is the caller's alone meanwhile.
+ */
+int migrate_meta_load(struct migrate_metadata *meta, struct migrate_sync_map *map,
+		      unsigned int *failed);
 void migrate_meta_close(struct migrate_metadata *meta);
+
+/*
+ * Record in the superblock, durably, the legs in @failed (it only grows)
+ * without touching the bitmap. Later commits keep the flags.
+ */
+int migrate_meta_record_failed(struct migrate_metadata *meta, unsigned int failed);
 
 /* The bitmap block of @region must be written at the next commit. Never sleeps. */
 void migrate_meta_region_changed(struct migrate_metadata *meta, migrate_region_t region);
@@ -47,12 +69,12 @@ typedef void (*migrate_meta_fill_fn)(void *context, migrate_region_t first,
 				   migrate_region_t count, unsigned long *bits);
 
 /*
- * Write the changed bitmap blocks, as @fill says, then the superblock, and
- * make them durable. The caller flushes the legs first when bits are set.
- * Returns 0 or a negative errno.
+ * Write the changed bitmap blocks, as @fill says, then the superblock with
+ * the legs in @failed recorded too, and make them durable. The caller
+ * flushes the legs first when bits are set. Returns 0 or a negative errno.
  */
-int migrate_meta_commit(struct migrate_metadata *meta, migrate_meta_fill_fn fill,
-			void *context);
+int migrate_meta_commit(struct migrate_metadata *meta, unsigned int failed,
+			migrate_meta_fill_fn fill, void *context);
 
 /* Whether any bitmap block waits for a commit. Never sleeps. */
 bool migrate_meta_dirty(struct migrate_metadata *meta);

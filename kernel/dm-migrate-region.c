@@ -43,8 +43,7 @@ struct migrate_sync_map *migrate_sync_create(migrate_region_t nr_regions)
 {
 	struct migrate_sync_map *map;
 
-	/* The bitmap API takes unsigned int sizes in places. */
-	if (!nr_regions || nr_regions > UINT_MAX)
+	if (!nr_regions || nr_regions > MIGRATE_MAX_REGIONS)
 		return NULL;
 
 	map = kzalloc(sizeof(*map), GFP_KERNEL);

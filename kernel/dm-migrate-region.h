@@ -10,9 +10,13 @@
 #ifndef DM_MIGRATE_REGION_H
 #define DM_MIGRATE_REGION_H
 
+#include <linux/limits.h>
 #include <linux/types.h>
 
 typedef u64 migrate_region_t;
+
+/* The bitmap API takes unsigned int sizes in places. */
+#define MIGRATE_MAX_REGIONS	UINT_MAX
 
 struct migrate_sync_map;
 

@@ -24,11 +24,13 @@ static void migrate_worker(struct work_struct *ws)
 	struct bio_list held = BIO_EMPTY_LIST;
 
 	migrate_retry_reads(mc);
+	migrate_finish_zeroes(mc);
 	migrate_finish_copies(mc, &held);
 	migrate_redispatch(mc, &held);
 	migrate_redispatch_waiting(mc, &mc->overlap_wait);
 	if (mc->meta) {
 		migrate_commit(mc);
+		migrate_release_failure_waits(mc);
 		/* Dispatched, or waiting for the next commit. */
 		migrate_redispatch_waiting(mc, &mc->intent_wait);
 	}
@@ -44,19 +46,21 @@ static int migrate_map(struct dm_target *ti, struct bio *bio)
 
 	io->mc = mc;
 	io->flags = 0;
+	io->intent = NULL;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/*
-		 * dm sends num_flush_bios (2) empty flushes: one per leg. With
-		 * the destination failed both go to the source.
+		 * An empty flush goes to both legs as a mirrored write does, so
+		 * that its completion follows the same rule (dm-migrate-mirror.c);
+		 * with the destination failed, to the source alone.
 		 */
 		io->flags = IO_FLUSH;
-		if (dm_bio_get_target_bio_nr(bio) == LEG_DEST &&
-		    !test_bit(MC_DEST_FAILED, &mc->flags))
-			remap_to_leg(mc, bio, LEG_DEST);
-		else
+		if (test_bit(MC_DEST_FAILED, &mc->flags)) {
 			remap_to_leg(mc, bio, LEG_SOURCE);
-		return DM_MAPIO_REMAPPED;
+			return DM_MAPIO_REMAPPED;
+		}
+		migrate_mirror_write(mc, bio);
+		return DM_MAPIO_SUBMITTED;
 	}
 
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
@@ -81,11 +85,15 @@ static int migrate_end_io(struct dm_target *ti, struct bio *bio,
 
 static void migrate_free(struct migrate_c *mc)
 {
+	int leg;
+
+	migrate_release_devices(mc);
 	if (mc->wq)
 		destroy_workqueue(mc->wq);
 	if (!IS_ERR_OR_NULL(mc->kc))
 		dm_kcopyd_client_destroy(mc->kc);
-	bioset_exit(&mc->bs);
+	for (leg = 0; leg < NR_LEGS; leg++)
+		bioset_exit(&mc->bs[leg]);
 	if (!IS_ERR_OR_NULL(mc->meta))
 		migrate_meta_close(mc->meta);
 	migrate_sync_destroy(mc->sync);
@@ -95,7 +103,7 @@ static void migrate_free(struct migrate_c *mc)
 		dm_put_device(mc->ti, mc->leg[LEG_DEST]);
 	if (mc->leg[LEG_SOURCE])
 		dm_put_device(mc->ti, mc->leg[LEG_SOURCE]);
-	kfree(mc);
+	kvfree(mc);
 }
 
 static int open_metadata(struct migrate_c *mc, bool fresh)
@@ -108,7 +116,7 @@ static int open_metadata(struct migrate_c *mc, bool fresh)
 		.fresh = fresh,
 	};
 
-	mc->meta = migrate_meta_open(&p, mc->sync, &mc->ti->error);
+	mc->meta = migrate_meta_open(&p, &mc->ti->error);
 	return PTR_ERR_OR_ZERO(mc->meta);
 }
 
@@ -130,14 +138,23 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -EINVAL;
 	}
 
-	mc = kzalloc(sizeof(*mc), GFP_KERNEL);
+	/* A read-only table would still copy onto its destination. */
+	if (!(dm_table_get_mode(ti->table) & MIGRATE_MODE_WRITE)) {
+		ti->error = "A migration writes to its destination: the table cannot be read-only";
+		return -EINVAL;
+	}
+
+	/* Larger than a page can give in one piece (the in-flight hash). */
+	mc = kvzalloc(sizeof(*mc), GFP_KERNEL);
 	if (!mc) {
 		ti->error = "Cannot allocate target context";
 		return -ENOMEM;
 	}
 	mc->ti = ti;
+	INIT_LIST_HEAD(&mc->claim);
 	spin_lock_init(&mc->lock);
 	bio_list_init(&mc->retry_reads);
+	bio_list_init(&mc->zero_wait);
 	bio_list_init(&mc->overlap_wait);
 	INIT_WORK(&mc->worker, migrate_worker);
 	INIT_WORK(&mc->event_work, migrate_event_work);
@@ -189,6 +206,9 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	if (features.pair_id)
 		strscpy(mc->pair_id, features.pair_id, sizeof(mc->pair_id));
+	r = migrate_claim_devices(mc, &ti->error);
+	if (r)
+		goto bad;
 
 	r = -EINVAL;
 	if (bdev_nr_sectors(mc->leg[LEG_SOURCE]->bdev) < ti->len) {
@@ -201,6 +221,10 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	migrate_geometry_init(&mc->geo, ti->len, shift);
+	if (mc->geo.nr_regions > MIGRATE_MAX_REGIONS) {
+		ti->error = "Too many regions: give a larger region size";
+		goto bad;
+	}
 	r = -ENOMEM;
 	mc->sync = migrate_sync_create(mc->geo.nr_regions);
 	if (!mc->sync) {
@@ -212,10 +236,12 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		if (r)
 			goto bad;
 	}
-	r = bioset_init(&mc->bs, MIGRATE_MIN_IOS, 0, 0);
-	if (r) {
-		ti->error = "Cannot allocate bio set";
-		goto bad;
+	for (leg = 0; leg < NR_LEGS; leg++) {
+		r = bioset_init(&mc->bs[leg], MIGRATE_MIN_IOS, 0, 0);
+		if (r) {
+			ti->error = "Cannot allocate bio set";
+			goto bad;
+		}
 	}
 	mc->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(mc->kc)) {
@@ -240,7 +266,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = dm_set_target_max_io_len(ti, 1U << shift);
 	if (r)
 		goto bad;
-	ti->num_flush_bios = NR_LEGS;
+	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct migrate_io);
@@ -282,32 +308,45 @@ static void migrate_presuspend(struct dm_target *ti)
 	set_suspended(mc, true);
 }
 
-static void migrate_presuspend_undo(struct dm_target *ti)
+/* The commit tick stopped itself on seeing the volume suspending. */
+static void resume_work(struct migrate_c *mc)
 {
-	struct migrate_c *mc = ti->private;
-
 	set_suspended(mc, false);
+	if (mc->meta)
+		migrate_start_commit_tick(mc);
 	wake_worker(mc);
 }
 
+static void migrate_presuspend_undo(struct dm_target *ti)
+{
+	resume_work(ti->private);
+}
+
+/*
+ * Every user write has completed and is acknowledged, and the copies are
+ * done: the legs are flushed before a confirm or an abort can swap the
+ * table, and the metadata left clean.
+ */
 static void migrate_postsuspend(struct dm_target *ti)
 {
 	struct migrate_c *mc = ti->private;
 
 	migrate_wait_for_copies(mc);
-	if (mc->meta && !test_bit(MC_METADATA_FAILED, &mc->flags))
+	migrate_flush_legs(mc);
+	if (mc->meta)
 		migrate_commit_clean(mc);
+}
+
+static int migrate_preresume(struct dm_target *ti)
+{
+	struct migrate_c *mc = ti->private;
+
+	return mc->meta ? migrate_load_metadata(mc) : 0;
 }
 
 static void migrate_resume(struct dm_target *ti)
 {
-	struct migrate_c *mc = ti->private;
-
-	set_suspended(mc, false);
-	if (mc->meta)
-		queue_delayed_work(mc->wq, &mc->commit_tick,
-				   MIGRATE_COMMIT_PERIOD);
-	wake_worker(mc);
+	resume_work(ti->private);
 }
 
 static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
@@ -443,6 +482,7 @@ static struct target_type migrate_target = {
 	.presuspend = migrate_presuspend,
 	.presuspend_undo = migrate_presuspend_undo,
 	.postsuspend = migrate_postsuspend,
+	.preresume = migrate_preresume,
 	.resume = migrate_resume,
 	.status = migrate_status,
 	.message = migrate_message,

@@ -13,6 +13,8 @@
  *                          and the metadata commit
  *   dm-migrate-inflight.c  writes in flight, by region
  *   dm-migrate-state.c     leg health, the state reported, events
+ *   dm-migrate-claim.c     the devices live migrate tables use: one
+ *                          migration per device
  *   dm-migrate-{region,pace,window,args}.c
  *                          pure logic, unit-tested under KUnit: geometry and
  *                          in-sync map, pacing arithmetic, window and commit
@@ -30,7 +32,11 @@
  *                          (hard irq) context, so always irqsave; never held
  *                          across I/O submission, an allocation or a wake of
  *                          anything but the workqueue
- *   the metadata's lock    innermost (migrate_meta_region_changed())
+ *   the metadata's lock    innermost (migrate_meta_region_changed(),
+ *                          migrate_meta_dirty())
+ *
+ * claims_lock (dm-migrate-claim.c, a mutex) is taken alone, in the
+ * constructor and destructor.
  *
  * Functions named __migrate_*() expect mc->lock held (lockdep checks it);
  * the others take it themselves. Which may sleep is said at each.
@@ -39,6 +45,7 @@
 #define DM_MIGRATE_H
 
 #include <linux/bio.h>
+#include <linux/blkdev.h>
 #include <linux/device-mapper.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/ktime.h>
@@ -59,6 +66,13 @@
 #define MIGRATE_INFLIGHT_BITS	8
 #define MIGRATE_MIN_IOS		256
 #define MIGRATE_COMMIT_PERIOD	HZ
+
+/* A table's mode: blk_mode_t from 6.5, fmode_t before. */
+#ifdef BLK_OPEN_WRITE
+#define MIGRATE_MODE_WRITE	BLK_OPEN_WRITE
+#else
+#define MIGRATE_MODE_WRITE	FMODE_WRITE
+#endif
 
 /*
  * The volume is busy while user I/O is in flight or was mapped within the
@@ -105,6 +119,7 @@ struct migrate_c {
 	struct migrate_metadata *meta;
 	char pair_id[MIGRATE_PAIR_ID_MAX + 1];
 	struct migrate_geometry geo;
+	struct list_head claim;		/* in dm-migrate-claim.c's list */
 
 	/*
 	 * Protects the in-sync map, the job slots and their held lists, the
@@ -126,6 +141,8 @@ struct migrate_c {
 	struct list_head done_jobs;
 	struct bio_list discard_wait;	/* whole-region discards: no job free */
 	struct bio_list retry_reads;
+	/* Mirrored write-zeroes one leg refused: zeroed there by the worker. */
+	struct bio_list zero_wait;
 	struct migrate_pace pace;
 	u64 bytes_copied;
 	bool copier_running;
@@ -138,6 +155,16 @@ struct migrate_c {
 	bool need_dest_flush;		/* regions newly in sync */
 	struct mutex commit_lock;
 	struct delayed_work commit_tick;
+	bool meta_loaded;		/* at the first resume */
+	/*
+	 * The failed legs the superblock records (MIGRATE_META_*_FAILED).
+	 * Until it records every leg failed in flags, writes wait on
+	 * failure_wait before they are sent, and writes one leg holds wait on
+	 * ack_wait before they are acknowledged.
+	 */
+	unsigned int failed_recorded;
+	struct bio_list failure_wait;
+	struct bio_list ack_wait;
 
 	unsigned long flags;
 	atomic64_t errors[NR_LEGS];
@@ -153,7 +180,11 @@ struct migrate_c {
 	struct work_struct event_work;
 
 	struct dm_kcopyd_client *kc;
-	struct bio_set bs;
+	/*
+	 * A mirrored write takes one clone from each: from one pool, writes
+	 * each holding one clone could wait for a second one forever.
+	 */
+	struct bio_set bs[NR_LEGS];
 };
 
 /* Per-bio data. */
@@ -164,6 +195,7 @@ struct migrate_io {
 	struct hlist_node inflight;
 	/* Where the bio starts: to re-issue a failed read, to find overlaps. */
 	struct bvec_iter saved_iter;
+	unsigned short saved_flags;	/* bi_flags, to re-issue a failed read */
 	migrate_region_t region;
 	atomic_t pending;		/* mirrored write: legs outstanding */
 	blk_status_t status[NR_LEGS];
@@ -173,7 +205,7 @@ struct migrate_io {
 
 #define IO_TRACKED	0x01	/* in mc->inflight */
 #define IO_MIRRORED	0x02	/* cloned to both legs */
-#define IO_FLUSH	0x04
+#define IO_FLUSH	0x04	/* an empty flush, sent to both legs */
 #define IO_READ		0x08	/* counted in reads_inflight */
 #define IO_RETRIED	0x10	/* a read re-issued to the other leg */
 #define IO_JOB		0x20	/* a discard done as a copy job */
@@ -232,6 +264,10 @@ void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg);
 void migrate_raise_event(struct migrate_c *mc);
 void migrate_event_work(struct work_struct *ws);
 
+/* dm-migrate-claim.c */
+int migrate_claim_devices(struct migrate_c *mc, char **error);
+void migrate_release_devices(struct migrate_c *mc);
+
 /* dm-migrate-inflight.c */
 void __migrate_track(struct migrate_c *mc, struct migrate_io *io);
 void migrate_untrack(struct migrate_c *mc, struct migrate_io *io);
@@ -243,11 +279,17 @@ void migrate_commit_init(struct migrate_c *mc);
 bool __migrate_intent_enter(struct migrate_c *mc, struct migrate_io *io);
 void migrate_intent_done(struct migrate_c *mc, struct migrate_window_entry *ent);
 void __migrate_region_synced(struct migrate_c *mc, migrate_region_t region);
+bool __migrate_failure_unrecorded(struct migrate_c *mc);
+void migrate_release_failure_waits(struct migrate_c *mc);
 void migrate_commit(struct migrate_c *mc);
 void migrate_commit_clean(struct migrate_c *mc);
+void migrate_flush_legs(struct migrate_c *mc);
+int migrate_load_metadata(struct migrate_c *mc);
+void migrate_start_commit_tick(struct migrate_c *mc);
 
 /* dm-migrate-mirror.c */
 bool migrate_mirror_write(struct migrate_c *mc, struct bio *bio);
+void migrate_finish_zeroes(struct migrate_c *mc);
 
 /* dm-migrate-copier.c */
 struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
@@ -267,6 +309,8 @@ int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio);
 int migrate_io_end(struct migrate_c *mc, struct bio *bio, blk_status_t *error);
 void migrate_retry_reads(struct migrate_c *mc);
 void migrate_redispatch(struct migrate_c *mc, struct bio_list *bios);
+void migrate_take_bios(struct migrate_c *mc, struct bio_list *list,
+		       struct bio_list *bios);
 void migrate_redispatch_waiting(struct migrate_c *mc, struct bio_list *list);
 
 #endif

@@ -175,10 +175,12 @@ static void window_test_busy_entries_stay(struct kunit *test)
 {
 	struct window_fixture *f = test->priv;
 	struct migrate_window *w = &f->w;
-	struct migrate_window_entry *busy[MIGRATE_WINDOW];
-	struct migrate_window_entry *ent = NULL;
+	struct migrate_window_entry **busy, *ent = NULL;
 	migrate_region_t r;
 
+	/* Too large for the stack of a kernel with KASAN's redzones. */
+	busy = kunit_kcalloc(test, MIGRATE_WINDOW, sizeof(*busy), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, busy);
 	fill_window(test, w);
 	for (r = 0; r < MIGRATE_WINDOW; r++)
 		KUNIT_ASSERT_TRUE(test, migrate_window_enter(w, r, &busy[r]));

@@ -75,14 +75,20 @@ ktap=$workdir/$name.ktap
 : > "$ktap"
 
 # The test programs the guest scripts call.
-helpers=(tools/testing/fuzz/build/dmm-fuzz tools/testing/bench/build/dmm-swap)
+helpers=(tools/testing/fuzz/build/dmm-fuzz tools/testing/bench/build/dmm-swap
+	tools/testing/faults/build/dmm-signal-at-suspend.so)
 # DMM_PREBUILT: make check built the module, the tool and the helpers once
 # before starting VMs side by side, which would each run make in one tree.
+# On the debug kernel, the module with its KUnit suites too (kunit_guest.sh).
+kunit_ko=$top/build/$kver-kunit/kernel/dm-migrate.ko
 if [ -n "${DMM_PREBUILT:-}" ]; then
 	ko=$top/build/$kver/kernel/dm-migrate.ko
 	[ -f "$ko" ] || { echo "run.sh: DMM_PREBUILT but no $ko" >&2; exit 2; }
 else
 	ko=$("$top/scripts/build-module.sh" "$kver")
+	case $kver in
+	*-dmm-debug) "$top/scripts/build-module.sh" "$kver" "${kunit_ko%/kernel/*}" kunit > /dev/null ;;
+	esac
 	[ -n "${DMM_NO_USERSPACE:-}" ] || make -s -C "$top/userspace" >&2
 	for h in "${helpers[@]}"; do
 		make -s -C "$top/${h%/build/*}" >&2
@@ -98,6 +104,10 @@ trap cleanup EXIT
 mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib" \
 	"$stage/lib/modules/$kver/extra"
 cp "$ko" "$stage/lib/modules/$kver/extra/"
+if [ -f "$kunit_ko" ]; then
+	mkdir -p "$stage/lib/modules/$kver/kunit"
+	cp "$kunit_ko" "$stage/lib/modules/$kver/kunit/"
+fi
 modinfo -F depends "$ko" | tr ',' ' ' > "$stage/etc/dmm-module-deps"
 cp -r "$top/tools" "$stage/dmm/"
 # The selftests print KTAP through the kernel's own helpers, which sit

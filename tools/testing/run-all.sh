@@ -2,26 +2,25 @@
 # make check: every test of the project, counted case by case.
 #   host   the userspace unit tests, the module building cleanly for each
 #          kernel, checkpatch and sparse on the kernel sources
-#   kunit  the target's KUnit suites on UML (KASAN, UBSAN, lockdep)
 #   vm     each tools/testing/selftests/dm-migrate/test_*.sh in qemu on 6.1,
 #          6.12 and the debug kernel (KASAN, lockdep, kmemleak:
-#          scripts/debug-kernel.sh), the host-driven crash tests, a short
-#          run of the fuzzer (tools/testing/fuzz) on the debug kernel, and
-#          the kernel's kselftest runner from a kernel tree on the others
+#          scripts/debug-kernel.sh), the host-driven crash tests, the
+#          target's KUnit suites (tools/testing/kunit) and a short run of the
+#          fuzzer (tools/testing/fuzz) on the debug kernel, and the kernel's
+#          kselftest runner from a kernel tree on the others
 #          (tools/testing/ksft-tree)
 # Most VM tests wait on throttled or delayed disks, timeouts and sleeps, not
 # on the CPU, so VMs run side by side in DMM_VM_SLOTS slots (default 4; one
 # on the debug kernel, which mostly computes, takes two), the longest
-# first (tools/testing/budgets), while the debug kernel and KUnit's UML
-# kernel build beside them; the debug kernel's tests start once it is built.
+# first (tools/testing/budgets), while the debug kernel builds beside them;
+# its tests start once it is built.
 # Each group's wall time and host CPU time are printed and kept in
 # build/check/times.tsv, the slowest groups and those over their budget are
 # listed at the end, and a run longer than DMM_CHECK_BUDGET minutes (50)
 # fails.
 # A case counts once: passed, failed or skipped (never skipped as passed).
 # The last line is "N passed, N failed"; the exit status is non-zero on any
-# failure. DMM_KERNELS, DMM_TESTS, DMM_HOST_TESTS and DMM_SKIP_KUNIT narrow a
-# run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
+# failure. DMM_KERNELS, DMM_TESTS and DMM_HOST_TESTS narrow a run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
 # DMM_FAILURE_ROUNDS the failure matrix (default 1 round a row and phase) and
 # DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "300 150"), and
 # DMM_DEBUG_ALL=1 runs every test on the debug kernel, not only the unmarked.
@@ -144,44 +143,27 @@ host_userspace() {
 		result fail host/userspace "make -C userspace check exited $rc (log: $logdir/userspace.err)"
 }
 
-# The tree KUnit, checkpatch and the debug kernel build from, extracted once
-# here: the jobs below would race each other to extract it.
+# The tree checkpatch and the debug kernel build from, extracted once here:
+# the jobs below would race each other to extract it.
 run_case host/build "linux-source-6.12 extracted" scripts/linux-source.sh > "$logdir/jobs/00-source.res"
 tally "$logdir/jobs/00-source.res"
 
-# The slow builds run beside the host tests and the first VMs, each taking
+# The debug kernel builds beside the host tests and the first VMs, taking
 # VM slots while it runs (build_weight).
 build_debug() {
-	run_case host/build "debug kernel (KASAN, lockdep, kmemleak) builds" scripts/debug-kernel.sh &&
+	run_case host/build "debug kernel (KASAN, lockdep, kmemleak, KUnit) builds" scripts/debug-kernel.sh &&
 		kver=$(scripts/vm/kver.sh debug) &&
 		run_case host/build "module builds warning-free (W=1) for $kver" \
 			scripts/build-module.sh "$kver" &&
+		run_case host/build "module with its KUnit suites builds warning-free for $kver" \
+			scripts/build-module.sh "$kver" "build/$kver-kunit" kunit &&
 		run_case host/build "VM initramfs for $kver" scripts/vm/mkinitramfs.sh "$kver"
-}
-kunit() {
-	scripts/kunit.sh > "$logdir/kunit.log" 2>&1
-	local rc=$?
-	# kunit.py's raw output: suites at depth 0, cases 4 spaces in.
-	grep -E '^ *(KTAP|1\.\.|# Subtest|(not )?ok )' "$logdir/kunit.log" > "$logdir/kunit.ktap"
-	count_ktap kunit "$logdir/kunit.ktap" "    " ""
-	grep -q -E '^    (not )?ok ' "$logdir/kunit.ktap" ||
-		result fail kunit "no KUnit case ran (log: $logdir/kunit.log)"
-	[ $rc -eq 0 ] || grep -q '^ *not ok' "$logdir/kunit.ktap" ||
-		result fail kunit "kunit.py exited $rc (log: $logdir/kunit.log)"
 }
 debug_pid=
 if [[ " $kernels " == *" debug "* ]]; then
 	echo "# debug kernel: building beside the other tests (a first build takes about 9 minutes)"
 	timed build/debug-kernel build_debug > "$logdir/jobs/01-debug-kernel.res" 2>&1 &
 	debug_pid=$!
-fi
-kunit_pid=
-if [ -z "${DMM_SKIP_KUNIT:-}" ]; then
-	timed kunit kunit > "$logdir/jobs/02-kunit.res" 2>&1 &
-	kunit_pid=$!
-else
-	result skip kunit "DMM_SKIP_KUNIT set" > "$logdir/jobs/02-kunit.res"
-	tally "$logdir/jobs/02-kunit.res"
 fi
 
 host() {
@@ -199,7 +181,7 @@ host() {
 	# What every VM copies in, built once: the VMs side by side would each
 	# run make in the same tree.
 	run_case host/build "tool and guest helpers build for the VMs" \
-		bash -c 'make -s -C userspace && make -s -C tools/testing/fuzz && make -s -C tools/testing/bench'
+		bash -c 'make -s -C userspace && make -s -C tools/testing/fuzz && make -s -C tools/testing/bench && make -s -C tools/testing/faults'
 }
 export DMM_PREBUILT=1
 timed host host > "$logdir/jobs/03-host.res" 2>&1
@@ -264,10 +246,11 @@ queue_for() {	# queue_for KERNEL
 		echo "$k vm $t"
 	done
 	if [ -z "${DMM_TESTS:-}" ]; then
-		# The fuzzer on the debug kernel; the kernel's selftest runner
-		# over two of the tests (from a kernel tree, on loop devices) on
-		# the others.
+		# KUnit and the fuzzer on the debug kernel; the kernel's
+		# selftest runner over two of the tests (from a kernel tree, on
+		# loop devices) on the others.
 		if [ "$k" = debug ]; then
+			echo "$k vm tools/testing/kunit/kunit_guest.sh"
 			echo "$k vm tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-300 150}"
 		else
 			echo "$k vm tools/testing/ksft-tree/run_tests_guest.sh"
@@ -357,9 +340,6 @@ finish_one() {	# wait for any job and count it
 		fi
 		debug_pending=()
 		;;
-	"$kunit_pid")
-		kunit_pid=
-		tally "$logdir/jobs/02-kunit.res" ;;
 	*)
 		[ -n "${job_of[$pid]:-}" ] || return 0
 		running=$((running - job_weight[$pid]))
@@ -368,14 +348,14 @@ finish_one() {	# wait for any job and count it
 	esac
 }
 
-# The builds take slots while they run: the debug kernel's (make -j on every
-# CPU) two, KUnit's one. Beside four VMs they starved them past their
-# timeouts on a cold run, and were starved in turn (KUnit, niced, ended last).
+# The debug kernel's build (make -j on every CPU) takes two slots while it
+# runs: beside four VMs it starved them past their timeouts on a cold run,
+# and was starved in turn.
 build_weight() {
-	echo $(( (${debug_pid:+2}+0) + (${kunit_pid:+1}+0) ))
+	echo $(( ${debug_pid:+2}+0 ))
 }
 
-while [ ${#pending[@]} -gt 0 ] || [ "$running" -gt 0 ] || [ -n "$debug_pid" ] || [ -n "$kunit_pid" ]; do
+while [ ${#pending[@]} -gt 0 ] || [ "$running" -gt 0 ] || [ -n "$debug_pid" ]; do
 	# A job starts when it fits, or when nothing else runs (DMM_VM_SLOTS=1).
 	while [ ${#pending[@]} -gt 0 ] && { [ "$running" -eq 0 ] ||
 		[ $((running + $(build_weight) + $(weight_of "${pending[0]%% *}"))) -le "$slots" ]; }; do

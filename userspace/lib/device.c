@@ -12,25 +12,46 @@
 
 #include "internal.h"
 
-int dmm__blkdev(struct dmm_ctx *ctx, const char *path, dev_t *dev)
+/*
+ * O_PATH opens no device (no driver open, no I/O): it only pins the inode
+ * @name resolves to now, which every later open reaches through
+ * /proc/self/fd whatever @name points to by then.
+ */
+int dmm__blk_open(struct dmm_ctx *ctx, const char *name, struct dmm__blk *b)
 {
 	struct stat st;
+	int r = DMM_OK;
 
-	if (stat(path, &st)) {
+	b->name = name;
+	b->fd = open(name, O_PATH | O_CLOEXEC);
+	if (b->fd < 0 || fstat(b->fd, &st)) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return dmm__err(ctx, DMM_ENODEV,
-					"%s: no such device; give the path of a block device",
-					path);
-		return dmm__err(ctx, dmm__errno_code(errno),
-				"cannot access %s: %s; check the path and run as root",
-				path, strerror(errno));
+			r = dmm__err(ctx, DMM_ENODEV,
+				     "%s: no such device; give the path of a block device",
+				     name);
+		else
+			r = dmm__err(ctx, dmm__errno_code(errno),
+				     "cannot access %s: %s; check the path and run as root",
+				     name, strerror(errno));
+	} else if (!S_ISBLK(st.st_mode)) {
+		r = dmm__err(ctx, DMM_EUSAGE,
+			     "%s is not a block device; give the path of a block device",
+			     name);
 	}
-	if (!S_ISBLK(st.st_mode))
-		return dmm__err(ctx, DMM_EUSAGE,
-				"%s is not a block device; give the path of a block device",
-				path);
-	*dev = st.st_rdev;
+	if (r) {
+		dmm__blk_close(b);
+		return r;
+	}
+	b->dev = st.st_rdev;
+	snprintf(b->path, sizeof(b->path), "/proc/self/fd/%d", b->fd);
 	return DMM_OK;
+}
+
+void dmm__blk_close(struct dmm__blk *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
 }
 
 /* Strict "major:minor", as the kernel writes it in tables. */
@@ -70,20 +91,20 @@ int dmm__dev_path(dev_t dev, char *buf, size_t len)
 	return r;
 }
 
-int dmm__dev_size(struct dmm_ctx *ctx, const char *path, uint64_t *bytes,
-		  unsigned int *lbs)
+int dmm__dev_size(struct dmm_ctx *ctx, const struct dmm__blk *b,
+		  uint64_t *bytes, unsigned int *lbs)
 {
 	int fd, ssz, r = DMM_OK;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(b->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return dmm__err(ctx, dmm__errno_code(errno),
 				"cannot open %s: %s; check the device and run as root",
-				path, strerror(errno));
+				b->name, strerror(errno));
 	if (ioctl(fd, BLKGETSIZE64, bytes) || ioctl(fd, BLKSSZGET, &ssz))
 		r = dmm__err(ctx, DMM_EDM,
 			     "cannot read the size of %s: %s; check the device",
-			     path, strerror(errno));
+			     b->name, strerror(errno));
 	else
 		*lbs = ssz;
 	close(fd);

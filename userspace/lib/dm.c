@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <libdevmapper.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,8 +352,32 @@ static int elapsed_ms(const struct timespec *a, const struct timespec *b)
  * so I/O stops only for suspend + resume; @pause_ms gets that time. A
  * failure before the resume drops the loaded table and changes nothing.
  */
-int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
-		 const char *type, const char *params, unsigned int *pause_ms)
+/*
+ * From a table load to the resume that makes it live, a signal that killed
+ * the tool would leave the volume suspended, its users hung: the signals a
+ * user or an init system sends are held (as lvm holds them) and delivered
+ * once the volume runs again. SIGKILL cannot be; the next dmmigrate repairs.
+ */
+static void hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTSTP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void release_signals(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static int swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
+		const char *type, const char *params, unsigned int *pause_ms)
 {
 	struct timespec t0, t1;
 	struct dm_req req = {
@@ -408,6 +434,18 @@ int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
 	return DMM_OK;
 }
 
+int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
+		 const char *type, const char *params, unsigned int *pause_ms)
+{
+	sigset_t old;
+	int r;
+
+	hold_signals(&old);
+	r = swap(ctx, name, len, type, params, pause_ms);
+	release_signals(&old);
+	return r;
+}
+
 int dmm__dm_remove(struct dmm_ctx *ctx, const char *name)
 {
 	struct dm_req req = {
@@ -427,8 +465,13 @@ int dmm__dm_resume(struct dmm_ctx *ctx, const char *name)
 		.what = "resume",
 		.name = name,
 	};
+	sigset_t old;
+	int r;
 
-	return dm_run(ctx, &req);
+	hold_signals(&old);
+	r = dm_run(ctx, &req);
+	release_signals(&old);
+	return r;
 }
 
 /* Drop the table loaded on @name but not resumed. */

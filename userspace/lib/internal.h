@@ -120,20 +120,38 @@ int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
 int dmm__dm_list(struct dmm_ctx *ctx, char ***names, unsigned int *count);
 
 /* device.c: block device facts from stat, ioctls and sysfs. */
-int dmm__blkdev(struct dmm_ctx *ctx, const char *path, dev_t *dev);
 int dmm__dev_path(dev_t dev, char *buf, size_t len);
 int dmm__parse_dev(const char *str, dev_t *dev);
-int dmm__dev_size(struct dmm_ctx *ctx, const char *path, uint64_t *bytes,
-		  unsigned int *lbs);
+
+/*
+ * A block device given by path, resolved once: the checks of a command
+ * and the writes after them all reach the same device through @path.
+ */
+struct dmm__blk {
+	const char *name;	/* as given, for messages */
+	dev_t dev;
+	int fd;			/* O_PATH */
+	char path[32];		/* /proc/self/fd/<fd> */
+};
+
+int dmm__blk_open(struct dmm_ctx *ctx, const char *name, struct dmm__blk *b);
+void dmm__blk_close(struct dmm__blk *b);
+int dmm__dev_size(struct dmm_ctx *ctx, const struct dmm__blk *b,
+		  uint64_t *bytes, unsigned int *lbs);
 
 /* validate.c */
-int dmm__check_unused(struct dmm_ctx *ctx, const char *path, dev_t dev);
+int dmm__check_unused(struct dmm_ctx *ctx, const struct dmm__blk *b);
+int dmm__validate_destination(struct dmm_ctx *ctx,
+			      const struct dmm__blk *source,
+			      const struct dmm__blk *dest,
+			      uint64_t region_bytes, unsigned int flags);
 
 /* signature.c */
-int dmm__probe_signature(struct dmm_ctx *ctx, const char *path);
+int dmm__probe_signature(struct dmm_ctx *ctx, const struct dmm__blk *b);
 
 /* lock.c */
 int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd);
+int dmm__lock_device(struct dmm_ctx *ctx, const struct dmm__blk *b, int *fd);
 int dmm__trylock(struct dmm_ctx *ctx, const char *name, int *fd);
 void dmm__unlock(int fd);
 
@@ -179,13 +197,13 @@ uint32_t dmm__crc32c(const void *buf, size_t len);
 uint64_t dmm__get_le64(const unsigned char *p);
 void dmm__record_encode(const struct dmm__record *rec, unsigned char *blk);
 int dmm__record_decode(const unsigned char *blk, struct dmm__record *rec);
-int dmm__md_read(struct dmm_ctx *ctx, const char *path,
+int dmm__md_read(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		 struct dmm__md_head *head);
-int dmm__record_write(struct dmm_ctx *ctx, const char *path,
+int dmm__record_write(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		      const struct dmm__record *rec);
 int dmm__record_set_state(struct dmm_ctx *ctx, const char *path,
 			  const char *name, uint32_t state);
-int dmm__md_zero_superblock(struct dmm_ctx *ctx, const char *path);
+int dmm__md_zero_superblock(struct dmm_ctx *ctx, const struct dmm__blk *b);
 const char *dmm__record_state_name(uint32_t state);
 uint64_t dmm__md_blocks(uint64_t len_sectors, uint64_t region_sectors);
 void dmm__pair_id(const struct dmm__record *rec, char *buf, size_t len);
@@ -218,8 +236,9 @@ int dmm__repair(struct dmm_ctx *ctx, const char *name,
 		const char **finished);
 
 /* validate.c */
-int dmm__check_metadata(struct dmm_ctx *ctx, const char *metadata,
-			const char *source, const char *dest,
+int dmm__check_metadata(struct dmm_ctx *ctx, const struct dmm__blk *metadata,
+			const struct dmm__blk *source,
+			const struct dmm__blk *dest,
 			uint64_t len_sectors, uint64_t region_sectors);
 
 #endif /* DMM_INTERNAL_H */

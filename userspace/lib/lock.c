@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * One dmmigrate at a time per volume: an flock on /run/dmmigrate/NAME.lock.
- * The kernel drops it when the holder exits, however it dies, so a killed
- * dmmigrate never leaves a volume locked.
+ * One dmmigrate at a time per volume: an flock on /run/dmmigrate/NAME.lock,
+ * and per device a migration is started with or a volume created on. The
+ * kernel drops a lock when its holder exits, however it dies, so a killed
+ * dmmigrate never leaves a volume or a device locked.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,17 +21,19 @@
 #define LOCK_DIR	"/run/dmmigrate"
 #define LOCK_POLL_MS	20
 
-int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd)
+/* Lock LOCK_DIR/@file; @what names it in the error of a busy lock. */
+static int lock_file(struct dmm_ctx *ctx, const char *file, const char *what,
+		     int *fd)
 {
 	const struct timespec poll = { 0, LOCK_POLL_MS * 1000000L };
-	char path[sizeof(LOCK_DIR) + DMM_NAME_MAX + 8];
+	char path[sizeof(LOCK_DIR) + DMM_NAME_MAX + 16];
 	unsigned int waited;
 
 	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
 		return dmm__err(ctx, dmm__errno_code(errno),
 				"cannot create %s: %s; run as root",
 				LOCK_DIR, strerror(errno));
-	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", name);
+	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", file);
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*fd < 0)
 		return dmm__err(ctx, dmm__errno_code(errno),
@@ -45,12 +50,38 @@ int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd)
 		if (waited >= ctx->lock_wait_ms) {
 			close(*fd);
 			return dmm__err(ctx, DMM_EBUSY,
-					"volume %s is busy: another dmmigrate is working on it; retry when it has finished",
-					name);
+					"%s is busy: another dmmigrate is working on it; retry when it has finished",
+					what);
 		}
 		nanosleep(&poll, NULL);
 	}
 	return DMM_OK;
+}
+
+int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd)
+{
+	char what[DMM_NAME_MAX + 8];
+
+	snprintf(what, sizeof(what), "volume %s", name);
+	return lock_file(ctx, name, what, fd);
+}
+
+/*
+ * Volume locks do not keep two volumes off one device: a start holds the
+ * lock of its destination and of its metadata device from their checks
+ * until its table is live, and a create that of the device it wraps, so
+ * that of two commands given one device the second sees the first one's
+ * table as a holder. Device lock files are named dev-MAJOR:MINOR, which no
+ * volume name can be (a colon is refused in names).
+ */
+int dmm__lock_device(struct dmm_ctx *ctx, const struct dmm__blk *b, int *fd)
+{
+	char file[32], what[PATH_MAX + 8];
+
+	snprintf(file, sizeof(file), "dev-%u:%u", major(b->dev),
+		 minor(b->dev));
+	snprintf(what, sizeof(what), "device %s", b->name);
+	return lock_file(ctx, file, what, fd);
 }
 
 /* Lock without waiting: DMM_EBUSY at once if another dmmigrate holds it. */

@@ -165,27 +165,27 @@ static int io_error(struct dmm_ctx *ctx, const char *what, const char *path,
  * Read blocks 0 and 1 of @path into @buf (2 * DMM_MD_BLOCK bytes,
  * DMM_MD_BLOCK aligned), bypassing the page cache.
  */
-static int read_head(struct dmm_ctx *ctx, const char *path,
+static int read_head(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		     unsigned char *buf)
 {
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC);
+	fd = open(b->path, O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return io_error(ctx, "open", path, errno);
+		return io_error(ctx, "open", b->name, errno);
 	n = pread(fd, buf, 2 * DMM_MD_BLOCK, 0);
 	if (n != 2 * DMM_MD_BLOCK) {
 		int err = n < 0 ? errno : 0;
 
 		close(fd);
-		return io_error(ctx, "read", path, err);
+		return io_error(ctx, "read", b->name, err);
 	}
 	close(fd);
 	return DMM_OK;
 }
 
-int dmm__md_read(struct dmm_ctx *ctx, const char *path,
+int dmm__md_read(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		 struct dmm__md_head *head)
 {
 	unsigned char *buf;
@@ -194,7 +194,7 @@ int dmm__md_read(struct dmm_ctx *ctx, const char *path,
 
 	if (posix_memalign((void **)&buf, DMM_MD_BLOCK, 2 * DMM_MD_BLOCK))
 		return dmm__enomem(ctx);
-	r = read_head(ctx, path, buf);
+	r = read_head(ctx, b, buf);
 	if (!r) {
 		head->sb_magic = dmm__get_le64(buf + OFF_MAGIC) ==
 				 DMM_SB_MAGIC;
@@ -212,15 +212,15 @@ int dmm__md_read(struct dmm_ctx *ctx, const char *path,
 	return r;
 }
 
-static int write_block(struct dmm_ctx *ctx, const char *path, uint64_t nr,
-		       const unsigned char *blk)
+static int write_block(struct dmm_ctx *ctx, const struct dmm__blk *b,
+		       uint64_t nr, const unsigned char *blk)
 {
 	ssize_t n;
 	int fd, err;
 
-	fd = open(path, O_WRONLY | O_DIRECT | O_SYNC | O_CLOEXEC);
+	fd = open(b->path, O_WRONLY | O_DIRECT | O_SYNC | O_CLOEXEC);
 	if (fd < 0)
-		return io_error(ctx, "open", path, errno);
+		return io_error(ctx, "open", b->name, errno);
 	n = pwrite(fd, blk, DMM_MD_BLOCK, nr * DMM_MD_BLOCK);
 	err = n < 0 ? errno : 0;
 	/* O_SYNC flushes the device's cache; fsync covers old kernels. */
@@ -228,11 +228,11 @@ static int write_block(struct dmm_ctx *ctx, const char *path, uint64_t nr,
 		err = errno, n = -1;
 	close(fd);
 	if (n != DMM_MD_BLOCK)
-		return io_error(ctx, "write", path, err);
+		return io_error(ctx, "write", b->name, err);
 	return DMM_OK;
 }
 
-int dmm__record_write(struct dmm_ctx *ctx, const char *path,
+int dmm__record_write(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		      const struct dmm__record *rec)
 {
 	unsigned char *blk;
@@ -241,15 +241,15 @@ int dmm__record_write(struct dmm_ctx *ctx, const char *path,
 	if (posix_memalign((void **)&blk, DMM_MD_BLOCK, DMM_MD_BLOCK))
 		return dmm__enomem(ctx);
 	dmm__record_encode(rec, blk);
-	r = write_block(ctx, path, 1, blk);
+	r = write_block(ctx, b, 1, blk);
 	free(blk);
-	dmm__log(ctx, DMM_LOG_DEBUG, "%s: record of %s: state %u", path,
+	dmm__log(ctx, DMM_LOG_DEBUG, "%s: record of %s: state %u", b->name,
 		 rec->name, rec->state);
 	return r;
 }
 
 /* Zero the superblock, so that the target formats the device afresh. */
-int dmm__md_zero_superblock(struct dmm_ctx *ctx, const char *path)
+int dmm__md_zero_superblock(struct dmm_ctx *ctx, const struct dmm__blk *b)
 {
 	unsigned char *blk;
 	int r;
@@ -257,7 +257,7 @@ int dmm__md_zero_superblock(struct dmm_ctx *ctx, const char *path)
 	if (posix_memalign((void **)&blk, DMM_MD_BLOCK, DMM_MD_BLOCK))
 		return dmm__enomem(ctx);
 	memset(blk, 0, DMM_MD_BLOCK);
-	r = write_block(ctx, path, 0, blk);
+	r = write_block(ctx, b, 0, blk);
 	free(blk);
 	return r;
 }
@@ -267,17 +267,20 @@ int dmm__record_set_state(struct dmm_ctx *ctx, const char *path,
 			  const char *name, uint32_t state)
 {
 	struct dmm__md_head head;
+	struct dmm__blk b;
 	int r;
 
-	r = dmm__md_read(ctx, path, &head);
+	r = dmm__blk_open(ctx, path, &b);
 	if (r)
 		return r;
-	if (head.rec_kind != DMM__REC_VALID || strcmp(head.rec.name, name))
-		return DMM_OK;
-	if (head.rec.state == state)
-		return DMM_OK;
-	head.rec.state = state;
-	return dmm__record_write(ctx, path, &head.rec);
+	r = dmm__md_read(ctx, &b, &head);
+	if (!r && head.rec_kind == DMM__REC_VALID &&
+	    !strcmp(head.rec.name, name) && head.rec.state != state) {
+		head.rec.state = state;
+		r = dmm__record_write(ctx, &b, &head.rec);
+	}
+	dmm__blk_close(&b);
+	return r;
 }
 
 const char *dmm__record_state_name(uint32_t state)

@@ -324,7 +324,9 @@ static int scan_one(struct dmm_ctx *ctx, const char *entry, const char *only,
 	char link[PATH_MAX], dir[PATH_MAX], path[PATH_MAX], id[DMM_ID_LEN];
 	struct dmm__md_head head;
 	struct found *grown;
+	struct dmm__blk b;
 	dev_t dev;
+	int r;
 
 	snprintf(link, sizeof(link), "/sys/class/block/%s", entry);
 	if (!realpath(link, dir) || is_volume(dir) ||
@@ -333,7 +335,11 @@ static int scan_one(struct dmm_ctx *ctx, const char *entry, const char *only,
 	if (sysfs_dev(dir, &dev))
 		return DMM_OK;
 	if (dmm__dev_path(dev, path, sizeof(path)) ||
-	    dmm__md_read(ctx, path, &head))
+	    dmm__blk_open(ctx, path, &b))
+		return DMM_OK;
+	r = dmm__md_read(ctx, &b, &head);
+	dmm__blk_close(&b);
+	if (r)
 		return DMM_OK;	/* unreadable: not a device we can use */
 	if (head.rec_kind != DMM__REC_VALID ||
 	    head.rec.state == DMM_REC_NONE ||

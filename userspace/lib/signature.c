@@ -31,32 +31,33 @@ static blkid_probe new_probe(int fd)
 	return pr;
 }
 
-/* Open @path and a probe over it for signatures and partition tables. */
-static int open_probe(struct dmm_ctx *ctx, const char *path, int flags,
-		      int *fd, blkid_probe *pr)
+/* Open @b and a probe over it for signatures and partition tables. */
+static int open_probe(struct dmm_ctx *ctx, const struct dmm__blk *b,
+		      int flags, int *fd, blkid_probe *pr)
 {
-	*fd = open(path, flags | O_CLOEXEC);
+	*fd = open(b->path, flags | O_CLOEXEC);
 	if (*fd < 0)
 		return dmm__err(ctx, dmm__errno_code(errno),
 				"cannot open %s: %s; check the device and run as root",
-				path, strerror(errno));
+				b->name, strerror(errno));
 	*pr = new_probe(*fd);
 	if (!*pr) {
 		close(*fd);
 		return dmm__err(ctx, DMM_ENOMEM,
 				"cannot probe %s; free some memory and retry",
-				path);
+				b->name);
 	}
 	return DMM_OK;
 }
 
-int dmm__probe_signature(struct dmm_ctx *ctx, const char *path)
+int dmm__probe_signature(struct dmm_ctx *ctx, const struct dmm__blk *b)
 {
 	const char *type = NULL, *usage = "filesystem";
+	const char *path = b->name;
 	blkid_probe pr;
 	int fd, rc, r;
 
-	r = open_probe(ctx, path, O_RDONLY, &fd, &pr);
+	r = open_probe(ctx, b, O_RDONLY, &fd, &pr);
 	if (r)
 		return r;
 
@@ -92,10 +93,15 @@ int dmm_wipe_signatures(struct dmm_ctx *ctx, const char *device,
 			unsigned int *wiped)
 {
 	unsigned int count = 0;
+	struct dmm__blk b;
 	blkid_probe pr;
 	int fd, r;
 
-	r = open_probe(ctx, device, O_RDWR | O_EXCL, &fd, &pr);
+	r = dmm__blk_open(ctx, device, &b);
+	if (r)
+		return r;
+	r = open_probe(ctx, &b, O_RDWR | O_EXCL, &fd, &pr);
+	dmm__blk_close(&b);
 	if (r)
 		return r;
 

@@ -162,23 +162,24 @@ static bool mounted(const struct stack *dest, char *where, size_t len)
 }
 
 /* Not mounted, not stacked on, not opened exclusively by anyone. */
-int dmm__check_unused(struct dmm_ctx *ctx, const char *dest, dev_t ddev)
+int dmm__check_unused(struct dmm_ctx *ctx, const struct dmm__blk *b)
 {
 	struct stack s = { .count = 0 };
+	const char *dest = b->name;
 	char what[PATH_MAX];
 	int fd;
 
-	stack_add(&s, ddev, 0);
+	stack_add(&s, b->dev, 0);
 	if (mounted(&s, what, sizeof(what)))
 		return dmm__err(ctx, DMM_EBUSY,
 				"%s is mounted on %s; unmount it or give another device",
 				dest, what);
-	if (held(ddev, what, sizeof(what)))
+	if (held(b->dev, what, sizeof(what)))
 		return dmm__err(ctx, DMM_EBUSY,
 				"%s is in use by %s; remove %s or give another device",
 				dest, what, what);
 	/* The kernel refuses O_EXCL while anyone has claimed the device. */
-	fd = open(dest, O_RDONLY | O_EXCL | O_CLOEXEC);
+	fd = open(b->path, O_RDONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
 		return dmm__err(ctx, errno == EBUSY ? DMM_EBUSY :
 				dmm__errno_code(errno),
@@ -188,8 +189,8 @@ int dmm__check_unused(struct dmm_ctx *ctx, const char *dest, dev_t ddev)
 	return DMM_OK;
 }
 
-static int check_geometry(struct dmm_ctx *ctx, const char *source,
-			  const char *dest, uint64_t region_bytes)
+static int check_geometry(struct dmm_ctx *ctx, const struct dmm__blk *source,
+			  const struct dmm__blk *dest, uint64_t region_bytes)
 {
 	unsigned int slbs, dlbs;
 	uint64_t ssize, dsize;
@@ -206,50 +207,61 @@ static int check_geometry(struct dmm_ctx *ctx, const char *source,
 		dmm__format_bytes(b2, sizeof(b2), ssize);
 		return dmm__err(ctx, DMM_EUSAGE,
 				"%s is too small (%s, the volume has %s); give a device at least as large as the volume",
-				dest, b1, b2);
+				dest->name, b1, b2);
 	}
 	if (dlbs > slbs)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"%s has %u-byte logical blocks, more than the %u bytes of %s; give a device with %u-byte or smaller blocks",
-				dest, dlbs, slbs, source, slbs);
+				dest->name, dlbs, slbs, source->name, slbs);
 	if (dlbs > region_bytes)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"%s has %u-byte logical blocks, more than the region size; use a larger --region-size",
-				dest, dlbs);
+				dest->name, dlbs);
 	return DMM_OK;
+}
+
+int dmm__validate_destination(struct dmm_ctx *ctx,
+			      const struct dmm__blk *source,
+			      const struct dmm__blk *dest,
+			      uint64_t region_bytes, unsigned int flags)
+{
+	struct stack s = { .count = 0 };
+	int r;
+
+	r = dmm__check_region(ctx, region_bytes);
+	if (r)
+		return r;
+	if (source->dev == dest->dev)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s is the source of the volume; give a different destination",
+				dest->name);
+	stack_add(&s, source->dev, 0);
+	if (devs_overlap(dest->dev, &s))
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s overlaps the source %s (a partition, parent or stacked device of it); give a device that shares no blocks with it",
+				dest->name, source->name);
+
+	r = dmm__check_unused(ctx, dest) ?:
+	    check_geometry(ctx, source, dest, region_bytes);
+	if (!r && !(flags & DMM_START_FORCE))
+		r = dmm__probe_signature(ctx, dest);
+	return r;
 }
 
 int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
 			     const char *dest, uint64_t region_bytes,
 			     unsigned int flags)
 {
-	struct stack s = { .count = 0 };
-	dev_t sdev, ddev;
+	struct dmm__blk s, d = { .fd = -1 };
 	int r;
 
-	r = dmm__check_region(ctx, region_bytes);
-	if (!r)
-		r = dmm__blkdev(ctx, source, &sdev);
-	if (!r)
-		r = dmm__blkdev(ctx, dest, &ddev);
+	r = dmm__blk_open(ctx, source, &s);
 	if (r)
 		return r;
-
-	if (sdev == ddev)
-		return dmm__err(ctx, DMM_EUSAGE,
-				"%s is the source of the volume; give a different destination",
-				dest);
-	stack_add(&s, sdev, 0);
-	if (devs_overlap(ddev, &s))
-		return dmm__err(ctx, DMM_EUSAGE,
-				"%s overlaps the source %s (a partition, parent or stacked device of it); give a device that shares no blocks with it",
-				dest, source);
-
-	r = dmm__check_unused(ctx, dest, ddev);
-	if (!r)
-		r = check_geometry(ctx, source, dest, region_bytes);
-	if (!r && !(flags & DMM_START_FORCE))
-		r = dmm__probe_signature(ctx, dest);
+	r = dmm__blk_open(ctx, dest, &d) ?:
+	    dmm__validate_destination(ctx, &s, &d, region_bytes, flags);
+	dmm__blk_close(&d);
+	dmm__blk_close(&s);
 	return r;
 }
 
@@ -258,47 +270,44 @@ int dmm_validate_destination(struct dmm_ctx *ctx, const char *source,
  * from @source to @dest: a block device apart from both legs, unused,
  * with room for the superblock, the tool record and the bitmap.
  */
-int dmm__check_metadata(struct dmm_ctx *ctx, const char *metadata,
-			const char *source, const char *dest,
+int dmm__check_metadata(struct dmm_ctx *ctx, const struct dmm__blk *metadata,
+			const struct dmm__blk *source,
+			const struct dmm__blk *dest,
 			uint64_t len_sectors, uint64_t region_sectors)
 {
 	struct stack s = { .count = 0 };
 	uint64_t bytes, need;
-	dev_t mdev, sdev, ddev;
 	char b1[32], b2[32];
 	unsigned int lbs;
 	int r;
 
-	r = dmm__blkdev(ctx, metadata, &mdev) ?:
-	    dmm__blkdev(ctx, source, &sdev) ?:
-	    dmm__blkdev(ctx, dest, &ddev);
-	if (r)
-		return r;
-	if (mdev == sdev || mdev == ddev)
+	if (metadata->dev == source->dev || metadata->dev == dest->dev)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"the metadata device %s is the %s of the migration; give a separate small device",
-				metadata, mdev == sdev ? "source" : "destination");
-	stack_add(&s, sdev, 0);
-	stack_add(&s, ddev, 0);
-	if (devs_overlap(mdev, &s))
+				metadata->name,
+				metadata->dev == source->dev ? "source" :
+				"destination");
+	stack_add(&s, source->dev, 0);
+	stack_add(&s, dest->dev, 0);
+	if (devs_overlap(metadata->dev, &s))
 		return dmm__err(ctx, DMM_EUSAGE,
 				"the metadata device %s overlaps a leg of the migration (a partition, parent or stacked device of it); give a device that shares no blocks with them",
-				metadata);
-	r = dmm__check_unused(ctx, metadata, mdev) ?:
+				metadata->name);
+	r = dmm__check_unused(ctx, metadata) ?:
 	    dmm__dev_size(ctx, metadata, &bytes, &lbs);
 	if (r)
 		return r;
 	if (lbs > DMM_MD_BLOCK)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"the metadata device %s has %u-byte logical blocks; give one with at most %u-byte blocks",
-				metadata, lbs, DMM_MD_BLOCK);
+				metadata->name, lbs, DMM_MD_BLOCK);
 	need = dmm__md_blocks(len_sectors, region_sectors) * DMM_MD_BLOCK;
 	if (bytes < need) {
 		dmm__format_bytes(b1, sizeof(b1), bytes);
 		dmm__format_bytes(b2, sizeof(b2), need);
 		return dmm__err(ctx, DMM_EUSAGE,
 				"the metadata device %s is too small (%s, this migration needs %s); give a larger device or a larger --region-size",
-				metadata, b1, b2);
+				metadata->name, b1, b2);
 	}
 	return DMM_OK;
 }

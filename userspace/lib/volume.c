@@ -167,17 +167,20 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 {
 	struct dmm__dm_dev info;
 	char params[TABLE_LEN];
+	int r, lock, dev_lock;
+	struct dmm__blk b;
 	unsigned int lbs;
 	uint64_t bytes;
-	int r, lock;
-	dev_t dev;
 
-	r = dmm__check_name(ctx, name) ?: dmm__blkdev(ctx, device, &dev);
+	r = dmm__check_name(ctx, name) ?: dmm__blk_open(ctx, device, &b);
 	if (r)
 		return r;
 	r = dmm__lock(ctx, name, &lock);
 	if (r)
-		return r;
+		goto out_blk;
+	r = dmm__lock_device(ctx, &b, &dev_lock);
+	if (r)
+		goto out_lock;
 	r = dmm__dm_info(ctx, name, &info);
 	if (r)
 		goto out;
@@ -187,8 +190,8 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 			     name);
 		goto out;
 	}
-	r = dmm__check_unused(ctx, device, dev) ?:
-	    dmm__dev_size(ctx, device, &bytes, &lbs);
+	r = dmm__check_unused(ctx, &b) ?:
+	    dmm__dev_size(ctx, &b, &bytes, &lbs);
 	if (r)
 		goto out;
 	if (bytes >> SECTOR_SHIFT == 0) {
@@ -196,10 +199,14 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 			     device);
 		goto out;
 	}
-	snprintf(params, sizeof(params), "%u:%u 0", major(dev), minor(dev));
+	snprintf(params, sizeof(params), "%u:%u 0", major(b.dev), minor(b.dev));
 	r = dmm__dm_create(ctx, name, bytes >> SECTOR_SHIFT, "linear", params);
 out:
+	dmm__unlock(dev_lock);
+out_lock:
 	dmm__unlock(lock);
+out_blk:
+	dmm__blk_close(&b);
 	return r;
 }
 
@@ -223,26 +230,39 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 	return r;
 }
 
+static void unlock_devices(int lock[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (lock[i] >= 0) {
+			dmm__unlock(lock[i]);
+			lock[i] = -1;
+		}
+}
+
 /*
  * Check @metadata for a migration of volume @st to @dest and fill @rec,
  * the record to write: identities of the three devices, region, length,
  * rate. @fresh gets whether the target must format the device.
  */
 static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
-			    const char *vol, const char *dest, dev_t ddev,
-			    const char *metadata, uint64_t region_sectors,
-			    uint64_t rate, unsigned int flags,
-			    struct dmm__record *rec, bool *fresh)
+			    const struct dmm__blk *vol,
+			    const struct dmm__blk *dest,
+			    const struct dmm__blk *meta,
+			    uint64_t region_sectors, uint64_t rate,
+			    unsigned int flags, struct dmm__record *rec,
+			    bool *fresh)
 {
+	const char *metadata = meta->name;
 	struct dmm__md_head head;
 	char pair[DMM_PAIR_ID_LEN];
-	dev_t sdev, mdev;
+	dev_t sdev;
 	int r;
 
 	memset(rec, 0, sizeof(*rec));
-	r = dmm__check_metadata(ctx, metadata, vol, dest, st->len_sectors,
-				region_sectors) ?:
-	    dmm__blkdev(ctx, metadata, &mdev);
+	r = dmm__check_metadata(ctx, meta, vol, dest, st->len_sectors,
+				region_sectors);
 	if (r)
 		return r;
 	if (dmm__parse_dev(st->source, &sdev))
@@ -251,10 +271,11 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 				st->source, st->name);
 	r = dmm__identity(ctx, sdev, st->source, rec->source_id,
 			  sizeof(rec->source_id)) ?:
-	    dmm__identity(ctx, ddev, dest, rec->dest_id, sizeof(rec->dest_id)) ?:
-	    dmm__identity(ctx, mdev, metadata, rec->metadata_id,
+	    dmm__identity(ctx, dest->dev, dest->name, rec->dest_id,
+			  sizeof(rec->dest_id)) ?:
+	    dmm__identity(ctx, meta->dev, metadata, rec->metadata_id,
 			  sizeof(rec->metadata_id)) ?:
-	    dmm__md_read(ctx, metadata, &head);
+	    dmm__md_read(ctx, meta, &head);
 	if (r)
 		return r;
 	rec->state = DMM_REC_MIGRATING;
@@ -327,29 +348,60 @@ static void start_features(char *buf, size_t len, unsigned int flags,
 		buf[0] = '\0';
 }
 
+/*
+ * The locks of the destination and of the metadata device (may have no
+ * fd), lower device number first, so that two starts given the same two
+ * devices the other way round do not wait for each other.
+ */
+static int lock_devices(struct dmm_ctx *ctx, const struct dmm__blk dev[2],
+			int lock[2])
+{
+	int i, first = dev[1].fd >= 0 && dev[1].dev < dev[0].dev;
+	int r;
+
+	for (i = 0; i < 2; i++) {
+		int n = i ^ first;
+
+		if (dev[n].fd < 0 || (i && dev[n].dev == dev[!n].dev))
+			continue;
+		r = dmm__lock_device(ctx, &dev[n], &lock[n]);
+		if (r) {
+			unlock_devices(lock);
+			return r;
+		}
+	}
+	return DMM_OK;
+}
+
 int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	      const char *metadata, uint64_t region_bytes, uint64_t rate,
 	      unsigned int flags)
 {
-	char vol[sizeof("/dev/mapper/") + DMM_NAME_MAX], meta[32] = "-";
+	char path[sizeof("/dev/mapper/") + DMM_NAME_MAX], meta[32] = "-";
 	char params[TABLE_LEN], features[192], pair[DMM_PAIR_ID_LEN];
+	struct dmm__blk vol = { .fd = -1 }, dev[2] = { { .fd = -1 },
+						       { .fd = -1 } };
 	struct dmm__step step = { .step = "start" };
+	const struct dmm__blk *d = &dev[0], *m = &dev[1];
 	struct dmm__record rec;
 	struct dmm_status st;
+	int r, lock, dev_lock[2] = { -1, -1 };
 	bool fresh = false, done;
-	dev_t ddev, mdev, sdev;
-	int r, lock;
+	dev_t sdev;
 
 	r = dmm__check_region(ctx, region_bytes) ?:
 	    volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
-	r = dmm__blkdev(ctx, dest, &ddev);
+	/* Each path is looked up once: what is checked is what is used. */
+	r = dmm__blk_open(ctx, dest, &dev[0]);
+	if (!r && metadata)
+		r = dmm__blk_open(ctx, metadata, &dev[1]);
 	if (r)
 		goto out;
 	if (st.state != DMM_STATE_IDLE) {
-		snprintf(step.dest, sizeof(step.dest), "%u:%u", major(ddev),
-			 minor(ddev));
+		snprintf(step.dest, sizeof(step.dest), "%u:%u", major(d->dev),
+			 minor(d->dev));
 		/* A re-run of a start that was done: nothing to do. */
 		if (!strcmp(st.dest, step.dest)) {
 			ctx->already_done = true;
@@ -361,37 +413,42 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 		goto out;
 	}
 
+	r = lock_devices(ctx, dev, dev_lock);
+	if (r)
+		goto out;
+
 	/* Validation walks the volume's stack; name its own leg plainly. */
-	if (!dmm__parse_dev(st.source, &sdev) && sdev == ddev)
+	if (!dmm__parse_dev(st.source, &sdev) && sdev == d->dev)
 		r = dmm__err(ctx, DMM_EUSAGE,
 			     "%s is the source of volume %s; give a different destination",
 			     dest, name);
-	snprintf(vol, sizeof(vol), "/dev/mapper/%s", name);
+	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
 	if (!r)
 		r = dmm__dm_check_target(ctx) ?:
-		    dmm_validate_destination(ctx, vol, dest, region_bytes,
-					     flags);
+		    dmm__blk_open(ctx, path, &vol) ?:
+		    dmm__validate_destination(ctx, &vol, d, region_bytes,
+					      flags);
 	if (!r && metadata)
-		r = prepare_metadata(ctx, &st, vol, dest, ddev, metadata,
+		r = prepare_metadata(ctx, &st, &vol, d, m,
 				     region_bytes >> SECTOR_SHIFT, rate, flags,
-				     &rec, &fresh) ?:
-		    dmm__blkdev(ctx, metadata, &mdev);
+				     &rec, &fresh);
 	if (r)
 		goto out;
 	if (metadata) {
-		snprintf(meta, sizeof(meta), "%u:%u", major(mdev), minor(mdev));
+		snprintf(meta, sizeof(meta), "%u:%u", major(m->dev),
+			 minor(m->dev));
 		dmm__pair_id(&rec, pair, sizeof(pair));
 	}
 	start_features(features, sizeof(features), flags, rate,
 		       metadata ? pair : NULL, fresh);
 	snprintf(params, sizeof(params), "%s %u:%u %s %llu%s", st.source,
-		 major(ddev), minor(ddev), meta,
+		 major(d->dev), minor(d->dev), meta,
 		 (unsigned long long)region_bytes >> SECTOR_SHIFT, features);
 
-	/* From here on a crash or a kill is finished by the next command. */
+/* From here on a crash or a kill is finished by the next command. */
 	snprintf(step.source, sizeof(step.source), "%s", st.source);
-	snprintf(step.dest, sizeof(step.dest), "%u:%u", major(ddev),
-		 minor(ddev));
+	snprintf(step.dest, sizeof(step.dest), "%u:%u", major(d->dev),
+		 minor(d->dev));
 	snprintf(step.metadata, sizeof(step.metadata), "%s",
 		 metadata ? meta : "");
 	r = dmm__step_write(ctx, name, &step);
@@ -399,9 +456,9 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 		dmm__done_clear(name);
 	/* Zeroed, the superblock is formatted even by a resume after a crash. */
 	if (!r && fresh)
-		r = dmm__md_zero_superblock(ctx, metadata);
+		r = dmm__md_zero_superblock(ctx, m);
 	if (!r && metadata)
-		r = dmm__record_write(ctx, metadata, &rec);
+		r = dmm__record_write(ctx, m, &rec);
 	if (r) {
 		dmm__step_clear(name);
 		goto out;
@@ -411,6 +468,10 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	r = dmm__dm_swap(ctx, name, st.len_sectors, DMM_TARGET, params, NULL);
 	finish_step(ctx, name, &step, &done);
 out:
+	unlock_devices(dev_lock);
+	dmm__blk_close(&vol);
+	dmm__blk_close(&dev[1]);
+	dmm__blk_close(&dev[0]);
 	dmm__unlock(lock);
 	return r;
 }
@@ -430,7 +491,7 @@ static int swap_to_linear(struct dmm_ctx *ctx, const struct dmm_status *st,
  * confirm or abort: the one on its metadata device, or one made afresh.
  */
 static int read_record(struct dmm_ctx *ctx, const struct dmm_status *st,
-		       const char *meta, struct dmm__record *rec)
+		       const struct dmm__blk *meta, struct dmm__record *rec)
 {
 	struct dmm__md_head head;
 	dev_t sdev, ddev, mdev;
@@ -493,8 +554,9 @@ static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
 		    bool must_record, unsigned int *pause_ms)
 {
 	struct dmm__step step = { .step = "" };
-	char meta[256] = "";
+	struct dmm__blk mb = { .fd = -1 };
 	struct dmm__record rec;
+	char meta[256];
 	bool done;
 	int r;
 
@@ -504,26 +566,27 @@ static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
 	snprintf(step.metadata, sizeof(step.metadata), "%s", st->metadata);
 	if (st->metadata[0]) {
 		r = leg_path(ctx, st->metadata, meta, sizeof(meta)) ?:
-		    read_record(ctx, st, meta, &rec);
+		    dmm__blk_open(ctx, meta, &mb) ?:
+		    read_record(ctx, st, &mb, &rec);
 		if (r && must_record)
-			return r;
+			goto out;
 		if (r) {
 			dmm__log(ctx, DMM_LOG_ERROR,
 				 "warning: %s; going on without the record: a crash now may resume the migration after the reboot",
 				 ctx->err);
-			meta[0] = '\0';
+			dmm__blk_close(&mb);
 			step.metadata[0] = '\0';
 		}
 	}
 	r = dmm__step_write(ctx, st->name, &step);
 	if (r)
-		return r;
-	if (meta[0]) {
+		goto out;
+	if (mb.fd >= 0) {
 		rec.state = state;
-		r = dmm__record_write(ctx, meta, &rec);
+		r = dmm__record_write(ctx, &mb, &rec);
 		if (r && must_record) {
 			dmm__step_clear(st->name);
-			return r;
+			goto out;
 		}
 		if (r) {
 			dmm__log(ctx, DMM_LOG_ERROR,
@@ -532,11 +595,13 @@ static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
 			step.metadata[0] = '\0';
 			r = dmm__step_write(ctx, st->name, &step);
 			if (r)
-				return r;
+				goto out;
 		}
 	}
 	r = swap_to_linear(ctx, st, leg, pause_ms);
 	finish_step(ctx, st->name, &step, &done);
+out:
+	dmm__blk_close(&mb);
 	return r;
 }
 

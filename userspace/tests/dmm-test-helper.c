@@ -46,27 +46,37 @@ static int record_write(struct dmm_ctx *ctx, char **argv, int argc)
 		.target_sectors = 131072,
 		.rate = 1048576,
 	};
-	dev_t dev;
+	struct dmm__blk b;
+	int r = DMM_OK;
 
 	snprintf(rec.name, sizeof(rec.name), "%s", argv[3]);
 	rec.state = atoi(argv[4]);
 	snprintf(rec.source_id, sizeof(rec.source_id), "%s", argv[5]);
 	snprintf(rec.dest_id, sizeof(rec.dest_id), "%s", argv[6]);
+	if (dmm__blk_open(ctx, argv[2], &b))
+		return DMM_EUSAGE;
 	if (argc == 8)
 		snprintf(rec.metadata_id, sizeof(rec.metadata_id), "%s",
 			 argv[7]);
-	else if (dmm__blkdev(ctx, argv[2], &dev) ||
-		 dmm__identity(ctx, dev, argv[2], rec.metadata_id,
+	else if (dmm__identity(ctx, b.dev, argv[2], rec.metadata_id,
 			       sizeof(rec.metadata_id)))
-		return DMM_EUSAGE;
-	return dmm__record_write(ctx, argv[2], &rec);
+		r = DMM_EUSAGE;
+	r = r ?: dmm__record_write(ctx, &b, &rec);
+	dmm__blk_close(&b);
+	return r;
 }
 
 static int record_read(struct dmm_ctx *ctx, const char *path)
 {
 	struct dmm__md_head h;
-	int r = dmm__md_read(ctx, path, &h);
+	struct dmm__blk b;
+	int r;
 
+	r = dmm__blk_open(ctx, path, &b);
+	if (r)
+		return r;
+	r = dmm__md_read(ctx, &b, &h);
+	dmm__blk_close(&b);
 	if (r)
 		return r;
 	if (h.rec_kind == DMM__REC_NONE)
@@ -84,23 +94,34 @@ static int record_read(struct dmm_ctx *ctx, const char *path)
 
 static int metadata_cmd(struct dmm_ctx *ctx, char **argv)
 {
+	struct dmm__blk b[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
 	uint64_t region;
+	int i, r = DMM_OK;
 
 	if (dmm_parse_size(argv[6], &region))
 		return DMM_EUSAGE;
-	return dmm__check_metadata(ctx, argv[2], argv[3], argv[4],
-				   strtoull(argv[5], NULL, 10),
-				   region >> SECTOR_SHIFT);
+	for (i = 0; i < 3 && !r; i++)
+		r = dmm__blk_open(ctx, argv[2 + i], &b[i]);
+	if (!r)
+		r = dmm__check_metadata(ctx, &b[0], &b[1], &b[2],
+					strtoull(argv[5], NULL, 10),
+					region >> SECTOR_SHIFT);
+	for (i = 0; i < 3; i++)
+		dmm__blk_close(&b[i]);
+	return r;
 }
 
 static int identity_cmd(struct dmm_ctx *ctx, const char *path)
 {
 	char id[DMM_ID_LEN];
-	dev_t dev;
+	struct dmm__blk b;
 	int r;
 
-	r = dmm__blkdev(ctx, path, &dev) ?:
-	    dmm__identity(ctx, dev, path, id, sizeof(id));
+	r = dmm__blk_open(ctx, path, &b);
+	if (r)
+		return r;
+	r = dmm__identity(ctx, b.dev, path, id, sizeof(id));
+	dmm__blk_close(&b);
 	if (!r)
 		printf("%s\n", id);
 	return r;

@@ -4,6 +4,13 @@
 #   crash_tool_guest.sh run CMD        (first boot: killed by the host)
 #   crash_tool_guest.sh check CMD SUM  (second boot, on the same disks)
 #
+# CMD faildest is the failure matrix's row 7: "run" migrates to dst through
+# a dm device (dstdev) that starts failing mid-copy, writes across the
+# failure and prints the crash marker; "check" brings dstdev back healthy
+# before "dmmigrate activate": the migration must come back halted with the
+# destination failed, reading SUM, confirm refused (exit 7) and abort
+# leaving the volume on src with SUM.
+#
 # "run": wrap src as volume vol, fill it with random data and report its
 # sha256, migrate it to dst with a metadata device, wait for sync, then
 # print the crash marker and run "dmmigrate CMD vol" (confirm or abort)
@@ -26,12 +33,35 @@ src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || exit 1
 cmd=$2
 case $cmd in
 confirm) leg=$dst ;;
-abort) leg=$src ;;
+abort|faildest) leg=$src ;;
 *) echo "crash_tool_guest.sh: confirm or abort, not '$cmd'" >&2; exit 2 ;;
 esac
 
+# dstdev: the destination of row 7, found again by its uuid after the crash.
+dstdev() {
+	dmsetup create dstdev --uuid dmm-test-dstdev --table "0 $(sectors "$dst") linear $dst 0"
+}
+
 case $1 in
 run)
+	if [ "$cmd" = faildest ]; then
+		dstdev || exit 1
+		dmmigrate create vol "$src" || exit 1
+		dd if=/dev/urandom of=/dev/mapper/vol bs=1M oflag=direct conv=fsync 2> /dev/null
+		dmmigrate start vol /dev/mapper/dstdev --metadata "$meta" --rate 8M || exit 1
+		while [ "$(in_sync vol)" -lt 64 ]; do sleep 0.1; done
+		dmsetup reload dstdev --table "0 $(sectors "$dst") error" &&
+			dmsetup suspend dstdev && dmsetup resume dstdev || exit 1
+		# Written across the failure: the first MiB of each 8, in sync or not.
+		for mib in 0 8 16 24 32 40 48 56; do
+			dd if=/dev/urandom of=/dev/mapper/vol bs=1M count=1 seek=$mib \
+				oflag=direct 2> /dev/null || exit 1
+		done
+		diag "after the failure: $(dmsetup status vol)"
+		echo "# sum $(sum_mib /dev/mapper/vol)"
+		echo "# crash point: $cmd"
+		sleep 600
+	fi
 	dmmigrate create vol "$src" || exit 1
 	dd if=/dev/urandom of=/dev/mapper/vol bs=1M oflag=direct conv=fsync 2> /dev/null
 	echo "# sum $(sum_mib /dev/mapper/vol)"
@@ -48,6 +78,22 @@ run)
 check)
 	want=$3
 	ktap_plan 3
+	if [ "$cmd" = faildest ]; then
+		dstdev || exit 1
+		tool activate
+		diag "activate: exit $rc: $out${err:+ / $err}; $(dmsetup status vol)"
+		ktap_expect "activate with the destination back: halted, destination failed, reading the source" \
+			'[ "$rc" -eq 0 ] && same state "$(field vol 1) $(field vol 9)" "halted failed" &&
+			 same "data through vol" "$(sum_mib /dev/mapper/vol)" "$want"'
+		tool confirm vol
+		c=$rc
+		tool abort vol
+		ktap_expect "confirm refused (exit 7), abort accepted" '[ "$c $rc" = "7 0" ]'
+		ktap_expect "linear on the source, data as written before the crash" \
+			'linear_on vol "$src" && dm_settled vol && same "data on src" "$(sum_mib "$src")" "$want"'
+		ktap_finish
+		exit
+	fi
 	rec=$(record_state "$meta")
 	echo "# record at boot: $rec"
 	tool activate

@@ -17,7 +17,9 @@
 # the command again exits 0 if the crash interrupted it, that the volume ends
 # linear on the command's leg, and that it reads exactly what was written
 # before the crash (crash_tool_guest.sh). The records the crashes left are
-# listed at the end.
+# listed at the end. A last round is the failure matrix's row 7: the
+# destination fails mid-copy, the host crashes, the destination comes back;
+# the migration must come back halted with the destination failed.
 #   host_crash_02_confirm_abort.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../../../.." && pwd)
@@ -27,7 +29,7 @@ work=$(mktemp -d /var/tmp/dmm-crash2.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "KTAP version 1"
-echo "1..$((rounds * 5))"
+echo "1..$(((rounds + 1) * 5))"
 n=0
 ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n $*"; failed=1; }
@@ -35,8 +37,8 @@ failed=0
 nfail=0
 outcomes=
 
-for round in $(seq "$rounds"); do
-	if ((round % 2)); then cmd=confirm; else cmd=abort; fi
+for round in $(seq $((rounds + 1))); do
+	if ((round > rounds)); then cmd=faildest; elif ((round % 2)); then cmd=confirm; else cmd=abort; fi
 	# Nothing of the last round may be taken for this one.
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
 	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:1M -t 600)

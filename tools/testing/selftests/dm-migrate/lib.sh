@@ -191,12 +191,24 @@ field() {
 	dmsetup status "$1" | awk -v n="$2" '$3 == "migrate" { print $(3 + n) }'
 }
 
+# mstatus NAME: the migrate status of NAME into the array MST (MST[1] the
+# state, MST[2] "IN_SYNC/REGIONS", as field counts), by one dmsetup and no
+# other program: the wait loops below poll with it, and in the emulated VM
+# every program started costs CPU that VMs side by side share.
+mstatus() {
+	local line
+	line=$(dmsetup status "$1" 2> /dev/null) || return 1
+	read -r -a MST <<< "$line"
+	[ "${MST[2]:-}" = migrate ] || return 1
+	MST=("${MST[@]:2}")
+}
+
 # wait_state NAME STATE SECONDS
 wait_state() {
 	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		[ "$(field "$1" 1)" = "$2" ] && return 0
-		sleep 0.1
+	for ((i = 0; i < $3 * 4; i++)); do
+		mstatus "$1" && [ "${MST[1]}" = "$2" ] && return 0
+		sleep 0.25
 	done
 	diag "wait_state: $1 is '$(field "$1" 1)' after $3 s, not '$2'"
 	return 1
@@ -208,19 +220,19 @@ wait_state() {
 # left, not by how fast this host runs the VM.
 wait_synced() {
 	local name=$1 stall=${2:-60} last=-1 now still=0
-	while [ "$(field "$name" 1)" != synced ]; do
-		now=$(in_sync "$name")
+	until mstatus "$name" && [ "${MST[1]}" = synced ]; do
+		now=${MST[2]%%/*}
 		if [ "$now" = "$last" ]; then
 			still=$((still + 1))
 		else
 			still=0
 			last=$now
 		fi
-		if [ "$still" -ge $((stall * 10)) ]; then
+		if [ "$still" -ge $((stall * 4)) ]; then
 			diag "wait_synced: $name is '$(field "$name" 1)' with $now regions in sync, none more for $stall s"
 			return 1
 		fi
-		sleep 0.1
+		sleep 0.25
 	done
 }
 

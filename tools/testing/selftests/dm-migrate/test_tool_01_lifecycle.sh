@@ -158,13 +158,13 @@ tool_ok resume vol && [ -z "$out" ] && sleep 2 && [ "$(in_sync vol)" -gt "$s2" ]
 	tool_ok status vol --json && json_coherent copying 8388608
 ktap_check "resume: exit 0, the copy moves again" [ $? -eq 0 ]
 
-tool_ok rate vol 32M && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33554432$' &&
-	tool_ok status vol --json && same rate_limit "$(jfield rate_limit)" 33554432
-ktap_check "rate 32M: exit 0, in the table and in status" [ $? -eq 0 ]
-
 tool_ok list && echo "$out" | sed 's/^/# /' &&
 	grep -Eq '^vol +copying +[0-9]+\.[0-9]%$' <<< "$out" && same "list lines" "$(echo "$out" | wc -l)" 1
 ktap_check "list: the volume, copying, with its percent" [ $? -eq 0 ]
+
+tool_ok rate vol 32M && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33554432$' &&
+	tool_ok status vol --json && same rate_limit "$(jfield rate_limit)" 33554432
+ktap_check "rate 32M: exit 0, in the table and in status" [ $? -eq 0 ]
 
 tool_ok wait vol --timeout 120 && [ -z "$out" ] && tool_ok status vol --json &&
 	json_coherent synced 33554432 && same regions_in_sync "$(jfield regions_in_sync)" 256 &&

@@ -22,7 +22,8 @@
 # (killed between suspend and resume: the swap did happen), repaired by
 # status; the suspended one also by running the command again directly.
 #
-# The first 24 MiB of the volume hold random data written once; fio writes
+# The first 8 MiB of the volume hold random data written once (checked after
+# every case: more would only cost the emulated CPU hashing); fio writes
 # the last 8 MiB all along (4 KiB random writes at 20/s, crc32c verify with
 # a backlog) and must end without an error.
 # vm: -d a:32M -d b:32M -d meta:1M -t 1200
@@ -36,9 +37,9 @@ ktap_plan $((2 * (cycles * 4 + 9) + 2))
 a=$(disk a) && b=$(disk b) && meta=$(disk meta) || die "disks missing"
 len=$(sectors "$a")
 tool_ok create vol "$a" || die "cannot create the volume"
-dd if=/dev/urandom of=/dev/mapper/vol bs=1M count=24 oflag=direct conv=fsync 2> /dev/null ||
+dd if=/dev/urandom of=/dev/mapper/vol bs=1M count=8 oflag=direct conv=fsync 2> /dev/null ||
 	die "cannot write the data"
-want=$(sum_mib /dev/mapper/vol 24)
+want=$(sum_mib /dev/mapper/vol 8)
 on=$a
 off=$b
 
@@ -116,7 +117,7 @@ done_ok() {
 		{ diag "table after start: $t"; return 1; } ;;
 	*) same "table after $1" "$t" "$(new_table "$1")" || return 1 ;;
 	esac
-	dm_settled vol && same "data through vol" "$(sum_mib /dev/mapper/vol 24)" "$want" &&
+	dm_settled vol && same "data through vol" "$(sum_mib /dev/mapper/vol 8)" "$want" &&
 		{ [ ! -e /run/dmmigrate/vol.state ] || { diag "vol.state left: $(cat /run/dmmigrate/vol.state)"; false; }; } &&
 		record_ok "$1" new
 }
@@ -124,8 +125,8 @@ done_ok() {
 # after CMD: the leg CMD left the volume on holds the data alone.
 after() {
 	case $1 in
-	confirm) same "data on $off alone" "$(sum_mib "$off" 24)" "$want" ;;
-	abort) same "data on $on alone" "$(sum_mib "$on" 24)" "$want" ;;
+	confirm) same "data on $off alone" "$(sum_mib "$off" 8)" "$want" ;;
+	abort) same "data on $on alone" "$(sum_mib "$on" 8)" "$want" ;;
 	esac
 }
 
