@@ -7,7 +7,10 @@
 #                            kernel, KUnit on it), within 45 minutes cold
 #   make check-all           for a release: make check with every test on the
 #                            debug kernel too, the crash tests 20 rounds, the
-#                            failure matrix 20 rounds a row, the long fuzzer
+#                            failure matrix 20 rounds a row, 80 random kills
+#                            of the tool (make check: 16), 40 rounds of
+#                            confirm against abort (10), the tool's tests on
+#                            6.1 too (make check: 6.12), the long fuzzer
 #   make check-failures      the failure matrix, 20 rounds a row (10 while copying,
 #                            10 after sync), on 6.1 and 6.12
 #   make fuzz                the long fuzzer run on the debug kernel
@@ -41,7 +44,7 @@ check: deps
 	tools/testing/run-all.sh
 
 check-all: deps
-	DMM_DEBUG_ALL=1 DMM_CRASH_ROUNDS=20 DMM_FAILURE_ROUNDS=10 DMM_FUZZ="5000 2000" \
+	DMM_DEBUG_ALL=1 DMM_CRASH_ROUNDS=20 DMM_FAILURE_ROUNDS=10 DMM_FUZZ="5000 2000" DMM_KILL_CYCLES=10 DMM_RACE_ROUNDS=40 \
 		DMM_CHECK_BUDGET=600 tools/testing/run-all.sh
 
 check-failures: deps

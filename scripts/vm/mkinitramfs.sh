@@ -19,7 +19,7 @@ tools=(
 	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/blkid /usr/sbin/wipefs
 	/usr/sbin/sfdisk /usr/bin/nbd-server /usr/sbin/nbd-client
 	/usr/sbin/losetup /usr/bin/flock /usr/bin/timeout /usr/sbin/blkdiscard
-	/usr/bin/make /usr/bin/readlink
+	/usr/bin/make /usr/bin/readlink /usr/bin/md5sum
 )
 modules=(
 	virtio_pci virtio_blk dm-mod dm-flakey dm-delay

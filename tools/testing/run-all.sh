@@ -22,8 +22,8 @@
 # The last line is "N passed, N failed"; the exit status is non-zero on any
 # failure. DMM_KERNELS, DMM_TESTS and DMM_HOST_TESTS narrow a run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
 # DMM_FAILURE_ROUNDS the failure matrix (default 1 round a row and phase) and
-# DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "300 150"), and
-# DMM_DEBUG_ALL=1 runs every test on the debug kernel, not only the unmarked.
+# DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "200 100"), and
+# DMM_DEBUG_ALL=1 runs every test on every kernel, not only the unmarked.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -236,11 +236,18 @@ queue_for() {	# queue_for KERNEL
 	for t in ${DMM_TESTS:-$(ls $selftests/test_*.sh)}; do
 		name=$(basename "$t" .sh)
 		# The debug kernel runs at a fraction of the speed: tests marked
-		# "# debug-kernel: full run only" run there with DMM_DEBUG_ALL=1.
+		# "# debug-kernel: full run only" run there with DMM_DEBUG_ALL=1;
+		# tests of the tool's own logic marked "# kernels: 6.12 ..." run
+		# on 6.1 too with it.
 		if [ "$k" = debug ] && [ -z "${DMM_DEBUG_ALL:-}" ] &&
 			grep -q '^# debug-kernel: full run only' "$t"; then
 			result skip "vm debug/$name" \
 				"$(sed -n 's/^# debug-kernel: //p' "$t") (DMM_DEBUG_ALL=1 runs it)" >> "$logdir/jobs/04-skips.res"
+			continue
+		fi
+		if [ "$k" = 6.1 ] && [ -z "${DMM_DEBUG_ALL:-}" ] && grep -q '^# kernels: 6.12 ' "$t"; then
+			result skip "vm 6.1/$name" \
+				"$(sed -n 's/^# kernels: //p' "$t") (DMM_DEBUG_ALL=1 runs it)" >> "$logdir/jobs/04-skips.res"
 			continue
 		fi
 		echo "$k vm $t"
@@ -251,7 +258,7 @@ queue_for() {	# queue_for KERNEL
 		# loop devices) on the others.
 		if [ "$k" = debug ]; then
 			echo "$k vm tools/testing/kunit/kunit_guest.sh"
-			echo "$k vm tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-300 150}"
+			echo "$k vm tools/testing/fuzz/fuzz_guest.sh ${DMM_FUZZ:-200 100}"
 		else
 			echo "$k vm tools/testing/ksft-tree/run_tests_guest.sh"
 		fi

@@ -25,7 +25,7 @@ load)
 	echo "# crash window open"
 	while :; do
 		echo "# insync $(in_sync mig)"
-		sleep 0.2
+		nap 0.5
 	done
 	;;
 resume)

@@ -12,7 +12,7 @@
 # leaving the volume on src with SUM.
 #
 # "run": wrap src as volume vol, fill it with random data and report its
-# sha256, migrate it to dst with a metadata device, wait for sync, then
+# digest, migrate it to dst with a metadata device, wait for sync, then
 # print the crash marker and run "dmmigrate CMD vol" (confirm or abort)
 # once; the host kills qemu at a random moment after the marker.
 #
@@ -49,7 +49,7 @@ run)
 		dmmigrate create vol "$src" || exit 1
 		dd if=/dev/urandom of=/dev/mapper/vol bs=1M oflag=direct conv=fsync 2> /dev/null
 		dmmigrate start vol /dev/mapper/dstdev --metadata "$meta" --rate 8M || exit 1
-		while [ "$(in_sync vol)" -lt 64 ]; do sleep 0.1; done
+		wait_status vol 300 '[ "${MST[2]%%/*}" -ge 64 ]' 0.5 || exit 1
 		dmsetup reload dstdev --table "0 $(sectors "$dst") error" &&
 			dmsetup suspend dstdev && dmsetup resume dstdev || exit 1
 		# Written across the failure: the first MiB of each 8, in sync or not.

@@ -178,67 +178,129 @@ sectors() {
 	blockdev --getsz "$1"
 }
 
-# sum DEV [SECTORS]: sha256 of the first SECTORS (default all) of DEV.
+# digest: the MD5 of standard input, in hex. The tests compare data and need
+# no defence against forgery; GNU md5sum (in the VM's initramfs) takes about
+# a third of the CPU of busybox's sha256sum there, and the tests hash
+# gigabytes a run.
+digest() {
+	local d
+	d=$(md5sum)
+	echo "${d%% *}"
+}
+
+# sum DEV [SECTORS]: the digest of the first SECTORS (default all) of DEV.
 sum() {
 	local n=${2:-$(sectors "$1")}
 	# Large reads: 512-byte ones take minutes on the debug kernel.
-	dd if="$1" bs=1M count="$((n * 512))" iflag=direct,count_bytes 2>/dev/null |
-		sha256sum | cut -d' ' -f1
+	dd if="$1" bs=1M count="$((n * 512))" iflag=direct,count_bytes 2>/dev/null | digest
 }
 
-# field NAME N: the Nth field of the migrate status (1 = state).
-field() {
-	dmsetup status "$1" | awk -v n="$2" '$3 == "migrate" { print $(3 + n) }'
+
+# In the emulated VM every program started costs tens of milliseconds of
+# CPU (a dmsetup over 150), which VMs side by side share, and a wait that
+# polls with programs grows costlier the slower the host runs: the helpers
+# below start as few as they can, and the waits sleep on dm events.
+
+# nap SECONDS: sleep in the shell itself (a read that times out on a pipe
+# nothing writes to), no program started.
+exec {nap_fd}<> <(:)
+nap() {
+	read -r -t "$1" -u "$nap_fd" _
+	return 0
 }
 
 # mstatus NAME: the migrate status of NAME into the array MST (MST[1] the
 # state, MST[2] "IN_SYNC/REGIONS", as field counts), by one dmsetup and no
-# other program: the wait loops below poll with it, and in the emulated VM
-# every program started costs CPU that VMs side by side share.
+# other program.
 mstatus() {
 	local line
+	MST=()
 	line=$(dmsetup status "$1" 2> /dev/null) || return 1
 	read -r -a MST <<< "$line"
 	[ "${MST[2]:-}" = migrate ] || return 1
 	MST=("${MST[@]:2}")
 }
 
+# field NAME N: the Nth field of the migrate status (1 = state).
+field() {
+	mstatus "$1" && echo "${MST[$2]:-}"
+}
+
+# in_sync NAME: regions in sync.
+in_sync() {
+	mstatus "$1" && echo "${MST[2]%%/*}"
+}
+
+# event_nr NAME: the device's current dm event number.
+event_nr() {
+	local ev
+	ev=$(dmsetup info -c --noheadings -o events "$1") || return 1
+	echo "${ev// /}"
+}
+
+# dm_wait NAME EVENT SECONDS: until NAME's event counter passes EVENT (the
+# target raises an event at every state change), at most SECONDS.
+dm_wait() {
+	timeout "$3" dmsetup wait "$1" "$2" > /dev/null 2>&1
+	# No such device: no event will come, and nothing to spin on.
+	[ $? -ne 1 ] || nap 1
+	return 0
+}
+
+# wait_status NAME SECONDS TEST [POLL]: until TEST, a shell expression on
+# MST (mstatus), holds, at most SECONDS. Between looks, a dm wait that the
+# next event ends (the event number read before the status, so that a
+# change between the two ends it at once), bounded at 5 s as a table's
+# first state comes with no event; or, for what no event announces
+# (regions turning in sync), a nap of POLL seconds.
+wait_status() {
+	local name=$1 end=$((SECONDS + $2)) test=$3 poll=${4:-} ev=0
+	while :; do
+		[ -n "$poll" ] || ev=$(event_nr "$name")
+		mstatus "$name" && eval "$test" && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
+		if [ -n "$poll" ]; then
+			nap "$poll"
+		else
+			dm_wait "$name" "${ev:-0}" 5
+		fi
+	done
+}
+
 # wait_state NAME STATE SECONDS
 wait_state() {
-	local i
-	for ((i = 0; i < $3 * 4; i++)); do
-		mstatus "$1" && [ "${MST[1]}" = "$2" ] && return 0
-		sleep 0.25
-	done
+	# shellcheck disable=SC2034 # read by the test wait_status evaluates
+	local want=$2
+	wait_status "$1" "$3" '[ "${MST[1]}" = "$want" ]' && return 0
 	diag "wait_state: $1 is '$(field "$1" 1)' after $3 s, not '$2'"
 	return 1
+}
+
+# wait_drained NAME: the copies in flight (status field 7) have ended.
+wait_drained() {
+	wait_status "$1" 5 '[ "${MST[7]}" = 0 ]' 0.1
 }
 
 # wait_synced NAME [STALL]: NAME reaches synced, however slowly the machine
 # copies, as long as regions keep turning in sync: fails only once none did
 # for STALL seconds (default 60), so that a test is bounded by the work
-# left, not by how fast this host runs the VM.
+# left, not by how fast this host runs the VM. Progress is looked at every
+# 5 s, and at the event that comes with synced.
 wait_synced() {
-	local name=$1 stall=${2:-60} last=-1 now still=0
-	until mstatus "$name" && [ "${MST[1]}" = synced ]; do
+	local name=$1 stall=${2:-60} last=-1 now since=$SECONDS ev
+	while :; do
+		ev=$(event_nr "$name")
+		mstatus "$name" && [ "${MST[1]}" = synced ] && return 0
 		now=${MST[2]%%/*}
-		if [ "$now" = "$last" ]; then
-			still=$((still + 1))
-		else
-			still=0
+		if [ "$now" != "$last" ]; then
 			last=$now
-		fi
-		if [ "$still" -ge $((stall * 4)) ]; then
+			since=$SECONDS
+		elif [ $((SECONDS - since)) -ge "$stall" ]; then
 			diag "wait_synced: $name is '$(field "$name" 1)' with $now regions in sync, none more for $stall s"
 			return 1
 		fi
-		sleep 0.25
+		dm_wait "$name" "${ev:-0}" 5
 	done
-}
-
-# in_sync NAME: regions in sync.
-in_sync() {
-	field "$1" 2 | cut -d/ -f1
 }
 
 # no_problems_in_dmesg: the kernel reported nothing wrong so far.
@@ -256,17 +318,12 @@ flushes() {
 	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"
 }
 
-# event_nr NAME: the device's current dm event number.
-event_nr() {
-	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
-}
 
-# sum_mib DEV [MIB [SKIP]]: sha256 of MIB MiB (default all) of DEV from
-# SKIP MiB on, read in 1 MiB blocks (sum's 512-byte reads take seconds per
-# 100 MiB in TCG).
+# sum_mib DEV [MIB [SKIP]]: the digest of MIB MiB (default all) of DEV from
+# SKIP MiB on.
 sum_mib() {
 	local n=${2:-$(($(sectors "$1") / 2048))}
-	dd if="$1" bs=1M count="$n" skip="${3:-0}" iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
+	dd if="$1" bs=1M count="$n" skip="${3:-0}" iflag=direct 2>/dev/null | digest
 }
 
 # same WHAT GOT WANT: GOT is WANT, else a diagnostic saying so.

@@ -46,9 +46,9 @@ dd if=/dev/urandom of=/tmp/data bs=1M count=8 2>/dev/null
 echo "0 $len migrate $src $dst - 1024 1 paused" | dmsetup create mig
 ktap_check "paused target created" wait_state mig paused 5
 dd if=/tmp/data of=/dev/mapper/mig bs=1M seek=3 oflag=direct conv=fsync 2>/dev/null
-want=$(sha256sum < /tmp/data | cut -d' ' -f1)
-got=$(dd if=/dev/mapper/mig bs=1M skip=3 count=8 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
-onsrc=$(dd if="$src" bs=1M skip=3 count=8 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(digest < /tmp/data)
+got=$(dd if=/dev/mapper/mig bs=1M skip=3 count=8 iflag=direct 2>/dev/null | digest)
+onsrc=$(dd if="$src" bs=1M skip=3 count=8 iflag=direct 2>/dev/null | digest)
 ktap_check "data read back through the target is what was written" [ "$got" = "$want" ]
 ktap_check "the write reached the source" [ "$onsrc" = "$want" ]
 ktap_check "paused: nothing copied" [ "$(in_sync mig)" = 0 ]

@@ -22,7 +22,7 @@ uevent_with() {
 	local i
 	for i in $(seq 50); do
 		grep -q "^change $mig_dev $1\$" /tmp/uevents 2> /dev/null && return 0
-		sleep 0.1
+		nap 0.1
 	done
 	diag "no change uevent with state $1: $(tr '\n' ';' < /tmp/uevents)"
 	return 1
@@ -52,12 +52,12 @@ ktap_expect "bytes copied over copy ms agrees with the limit (10%)" \
 ev=$(event_nr mig)
 timeout 10 dmsetup wait mig "$ev" > /dev/null &
 waiter=$!
-sleep 0.5
+nap 0.5
 dmsetup message mig 0 pause
 wait $waiter
 ktap_check "pause raises a dm event" [ $? -eq 0 ]
 ktap_check "pause raises a change uevent with the state" uevent_with paused
-for _ in $(seq 50); do [ "$(field mig 7)" = 0 ] && break; sleep 0.1; done
+wait_drained mig
 s1=$(in_sync mig); b1=$(field mig 5)
 sleep 4
 s2=$(in_sync mig); b2=$(field mig 5)

@@ -4,7 +4,7 @@
 # reported with an event, and the volume keeps running on the source with
 # no error seen by the workload; a source that fails after sync has its
 # reads served from the destination.
-# vm: -d src:128M -d dst:128M -t 400
+# vm: -d src:64M -d dst:64M -t 400
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 9

@@ -28,10 +28,8 @@ dmsetup create dstdev --table "0 $len linear $dst 0"
 echo "0 $len migrate /dev/mapper/srcdev /dev/mapper/dstdev - 128 1 paused" |
 	dmsetup create mig || die "create"
 wait_in_sync() {	# wait_in_sync N: N regions in sync within 20 s
-	for _ in $(seq 200); do
-		[ "$(in_sync mig)" = "$1" ] && return 0
-		sleep 0.1
-	done
+	local n=$1
+	wait_status mig 20 '[ "${MST[2]%%/*}" = "$n" ]' 0.25 && return 0
 	diag "regions in sync: $(in_sync mig), want $1"
 	return 1
 }
@@ -86,9 +84,9 @@ rm -f /tmp/hammer.stop
 hammer_pid=$!
 sleep 1
 discards=0 failed=0
-# The debug kernel starts processes slowly: 96 discards there.
+# The debug kernel starts processes slowly: 48 discards there.
 nr=256
-[[ ${KVER:-} == *-dmm-debug ]] && nr=96
+[[ ${KVER:-} == *-dmm-debug ]] && nr=48
 for r in $(seq $((1024 - nr)) 1023 | shuf); do
 	blkdiscard -o $((r * region)) -l "$region" /dev/mapper/mig || failed=$((failed + 1))
 	discards=$((discards + 1))

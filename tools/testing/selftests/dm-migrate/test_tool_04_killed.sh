@@ -28,9 +28,10 @@
 # a backlog) and must end without an error.
 # vm: -d a:32M -d b:32M -d meta:1M -t 1200
 # debug-kernel: full run only (a killed tool at every step; the kernel sees only the swaps the failure matrix makes)
+# kernels: 6.12 in make check (the tool's repair after a kill; host_crash_02 kills the whole VM on 6.1)
 . "$(dirname "$0")/lib.sh"
 
-cycles=${DMM_KILL_CYCLES:-3}
+cycles=${DMM_KILL_CYCLES:-2}
 # Per metadata variant: 4 random kills per cycle, 9 deterministic states.
 ktap_plan $((2 * (cycles * 4 + 9) + 2))
 
