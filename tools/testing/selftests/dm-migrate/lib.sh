@@ -185,7 +185,10 @@ sectors() {
 digest() {
 	local d
 	d=$(md5sum)
-	echo "${d%% *}"
+	d=${d%% *}
+	# A digest that failed must never equal another that failed.
+	[[ $d =~ ^[0-9a-f]{32}$ ]] || { echo "digest: md5sum failed" >&2; d="no-digest-$RANDOM$RANDOM"; }
+	echo "$d"
 }
 
 # sum DEV [SECTORS]: the digest of the first SECTORS (default all) of DEV.
@@ -278,7 +281,7 @@ wait_state() {
 
 # wait_drained NAME: the copies in flight (status field 7) have ended.
 wait_drained() {
-	wait_status "$1" 5 '[ "${MST[7]}" = 0 ]' 0.1
+	wait_status "$1" 30 '[ "${MST[7]}" = 0 ]' 0.1
 }
 
 # wait_synced NAME [STALL]: NAME reaches synced, however slowly the machine

@@ -27,9 +27,9 @@ dmsetup create srcdev --table "0 $len linear $src 0"
 dmsetup create dstdev --table "0 $len linear $dst 0"
 echo "0 $len migrate /dev/mapper/srcdev /dev/mapper/dstdev - 128 1 paused" |
 	dmsetup create mig || die "create"
-wait_in_sync() {	# wait_in_sync N: N regions in sync within 20 s
+wait_in_sync() {	# wait_in_sync N: N regions in sync within 60 s
 	local n=$1
-	wait_status mig 20 '[ "${MST[2]%%/*}" = "$n" ]' 0.25 && return 0
+	wait_status mig 60 '[ "${MST[2]%%/*}" = "$n" ]' 0.25 && return 0
 	diag "regions in sync: $(in_sync mig), want $1"
 	return 1
 }

@@ -40,7 +40,7 @@ sb_flags() {
 }
 wait_in_sync() {	# wait_in_sync NAME N: at least N regions in sync
 	local n=$2
-	wait_status "$1" 60 '[ "${MST[2]%%/*}" -ge "$n" ]' 0.5
+	wait_status "$1" 180 '[ "${MST[2]%%/*}" -ge "$n" ]' 0.5
 }
 write_at() {	# write_at DEV MIB: 1 MiB of random data at MIB
 	dd if=/dev/urandom of="$1" bs=1M count=1 seek="$2" oflag=direct 2> /dev/null

@@ -125,7 +125,7 @@ dm_tables() {
 # wait_health SRC DST: the target reports these leg healths (ok/failed).
 wait_health() {
 	local want="$1 $2"
-	wait_status vol 30 '[ "${MST[8]} ${MST[9]}" = "$want" ]' && return 0
+	wait_status vol 120 '[ "${MST[8]} ${MST[9]}" = "$want" ]' && return 0
 	diag "health: source $(field vol 8), destination $(field vol 9); want $1 $2"
 	return 1
 }
