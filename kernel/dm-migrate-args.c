@@ -92,6 +92,40 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 	return 0;
 }
 
+#define VERIFY_USAGE "usage: verify [repair] [rate <bytes per second>] | verify stop | verify report"
+
+static int parse_verify(unsigned int argc, char **argv, struct migrate_msg *msg,
+			char **error)
+{
+	bool have_rate = false;
+
+	if (argc == 1 && !strcasecmp(argv[0], "stop")) {
+		msg->type = MIGRATE_MSG_VERIFY_STOP;
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "report")) {
+		msg->type = MIGRATE_MSG_VERIFY_REPORT;
+		return 0;
+	}
+	msg->type = MIGRATE_MSG_VERIFY;
+	msg->repair = false;
+	msg->rate = 0;
+	for (; argc; argc--, argv++) {
+		if (!strcasecmp(argv[0], "repair") && !msg->repair) {
+			msg->repair = true;
+		} else if (!strcasecmp(argv[0], "rate") && !have_rate && argc > 1 &&
+			   !parse_u64(argv[1], &msg->rate)) {
+			have_rate = true;
+			argc--;
+			argv++;
+		} else {
+			*error = VERIFY_USAGE;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int migrate_parse_message(unsigned int argc, char **argv,
 			  struct migrate_msg *msg, char **error)
 {
@@ -111,6 +145,8 @@ int migrate_parse_message(unsigned int argc, char **argv,
 		msg->type = MIGRATE_MSG_RATE;
 		return 0;
 	}
+	if (argc >= 1 && !strcasecmp(argv[0], "verify"))
+		return parse_verify(argc - 1, argv + 1, msg, error);
 	*error = "unknown message";
 	return -EINVAL;
 }

@@ -26,11 +26,15 @@ enum migrate_msg_type {
 	MIGRATE_MSG_PAUSE,
 	MIGRATE_MSG_RESUME,
 	MIGRATE_MSG_RATE,
+	MIGRATE_MSG_VERIFY,		/* verify [repair] [rate <bytes/s>] */
+	MIGRATE_MSG_VERIFY_STOP,	/* verify stop */
+	MIGRATE_MSG_VERIFY_REPORT,	/* verify report: the ranges that differ */
 };
 
 struct migrate_msg {
 	enum migrate_msg_type type;
-	u64 rate;
+	u64 rate;		/* rate, and verify's own (0 = unlimited) */
+	bool repair;		/* verify: copy differing regions again */
 };
 
 int migrate_parse_region_size(const char *arg, unsigned int *shift,

@@ -39,10 +39,12 @@ static void start_copy(struct copy_job *job)
 	dm_kcopyd_copy(mc->kc, &from, 1, &to, 0, copy_done, job);
 }
 
-/* A job starts once no source write to its region is in flight. */
+/* A job starts once no write to its region is in flight. */
 void migrate_start_job(struct copy_job *job)
 {
-	if (!job->discard)
+	if (job->start)
+		job->start(job);
+	else if (!job->discard)
 		start_copy(job);
 	else if (!migrate_mirror_write(job->mc, job->discard))
 		migrate_job_done(job);	/* failed, so the region stays to be copied */
@@ -82,6 +84,9 @@ struct copy_job *__migrate_claim_job(struct migrate_c *mc, migrate_region_t regi
 	job->failed = !!discard;	/* until both legs did it */
 	job->read_err = 0;
 	job->write_err = 0;
+	job->start = NULL;
+	job->record = NULL;
+	job->verify = NULL;
 	bio_list_init(&job->held);
 	mc->nr_jobs++;
 
@@ -107,24 +112,40 @@ static bool __volume_busy(struct migrate_c *mc)
 			   READ_ONCE(mc->last_user_io) + MIGRATE_BUSY_SPAN);
 }
 
-/* A job has ended: the region is in sync unless it failed. */
-static void __record_job(struct migrate_c *mc, struct copy_job *job)
+/* A job of @bytes paced by @p has ended: its rest, or the unpaced rate. */
+void __migrate_pace_done(struct migrate_c *mc, struct migrate_pace *p,
+			 struct copy_job *job, u64 bytes)
+{
+	lockdep_assert_held(&mc->lock);
+	if (job->paced)
+		migrate_pace_rest(p, job->claimed, ktime_get(), bytes);
+	else
+		migrate_pace_measure(p, ktime_get(), bytes);
+}
+
+/*
+ * A job has ended: the region is in sync unless it failed. Returns true
+ * when it was the last region to come in sync.
+ */
+static bool __record_job(struct migrate_c *mc, struct copy_job *job)
 {
 	u64 bytes;
 
 	lockdep_assert_held(&mc->lock);
+	if (job->record) {
+		job->record(job);
+		return false;
+	}
 	if (job->read_err || job->write_err || job->failed)
-		return;
+		return false;
 	migrate_mark_in_sync(mc->sync, job->region);
 	__migrate_region_synced(mc, job->region);
-	if (job->discard)
-		return;
-	bytes = to_bytes(migrate_region_len(&mc->geo, job->region));
-	mc->bytes_copied += bytes;
-	if (job->paced)
-		migrate_pace_rest(&mc->pace, job->claimed, ktime_get(), bytes);
-	else
-		migrate_pace_measure(&mc->pace, ktime_get(), bytes);
+	if (!job->discard) {
+		bytes = to_bytes(migrate_region_len(&mc->geo, job->region));
+		mc->bytes_copied += bytes;
+		__migrate_pace_done(mc, &mc->pace, job, bytes);
+	}
+	return migrate_all_in_sync(mc->sync);
 }
 
 /*
@@ -150,8 +171,7 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 			migrate_leg_failed(mc, LEG_DEST);
 
 		spin_lock_irqsave(&mc->lock, flags);
-		__record_job(mc, job);
-		synced |= migrate_all_in_sync(mc->sync);
+		synced |= __record_job(mc, job);
 		/*
 		 * From here writes to the region see it in sync (mirrored) or,
 		 * after a failed copy, not copied (source only); the held ones
@@ -203,58 +223,97 @@ static unsigned long ns_to_delay(u64 ns)
 	return ns ? max(1UL, nsecs_to_jiffies(ns)) : 0;
 }
 
+/*
+ * May a job of @bytes paced by @p, with @active of its kind running, be
+ * claimed now? If not, *delay is the jiffies until it may (0: until a job
+ * ends). *paced says whether a rest follows it. Until the unpaced rate is
+ * known, jobs run without rests; busy, one at a time.
+ */
+bool __migrate_pace_admits(struct migrate_c *mc, struct migrate_pace *p,
+			   unsigned int active, u64 bytes, bool *paced,
+			   unsigned long *delay)
+{
+	ktime_t now = ktime_get();
+
+	lockdep_assert_held(&mc->lock);
+	*paced = p->unpaced_rate && __volume_busy(mc);
+	if (*paced) {
+		if (active)
+			return false;
+		*delay = ns_to_delay(migrate_pace_rest_left(p, now));
+		if (*delay)
+			return false;
+	}
+	*delay = ns_to_delay(migrate_pace_throttle(p, now, bytes));
+	if (*delay)
+		return false;
+	if (*paced)
+		migrate_pace_interrupt(p);	/* rests are no part of the rate */
+	return true;
+}
+
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
-	/* Until the unpaced rate is known, copies run without rests. */
-	bool paced = mc->pace.unpaced_rate && __volume_busy(mc);
-	ktime_t now = ktime_get();
 	struct copy_job *job;
 	migrate_region_t r;
+	bool paced;
 
 	lockdep_assert_held(&mc->lock);
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
 			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
-	    mc->nr_jobs == MIGRATE_COPY_JOBS ||
-	    (paced && mc->nr_jobs))
+	    mc->nr_jobs == MIGRATE_COPY_JOBS)
 		return NULL;
 
 	r = migrate_next_unsynced(mc->sync, mc->cursor);
-	if (r == mc->geo.nr_regions || __migrate_job_of_region(mc, r))
-		return NULL;
-
-	if (paced) {
-		*delay = ns_to_delay(migrate_pace_rest_left(&mc->pace, now));
-		if (*delay)
-			return NULL;
-	}
-	*delay = ns_to_delay(migrate_pace_throttle(&mc->pace, now,
-						   to_bytes(migrate_region_len(&mc->geo, r))));
-	if (*delay)
+	if (r == mc->geo.nr_regions || __migrate_job_of_region(mc, r) ||
+	    !__migrate_pace_admits(mc, &mc->pace, __migrate_nr_copies(mc),
+				   to_bytes(migrate_region_len(&mc->geo, r)),
+				   &paced, delay))
 		return NULL;
 
 	mc->cursor = r + 1;
 	job = __migrate_claim_job(mc, r, NULL);
 	job->paced = paced;
-	if (paced)
-		migrate_pace_interrupt(&mc->pace);	/* rests are no part of the rate */
 	return job;
 }
 
-void migrate_claim_copies(struct migrate_c *mc)
+/*
+ * Claim and start the jobs @claim gives, under mc->lock, until it gives
+ * none. Returns the jiffies until it may give one, 0 if none is due.
+ */
+unsigned long migrate_claim_jobs(struct migrate_c *mc,
+				 struct copy_job *(*claim)(struct migrate_c *mc,
+							   unsigned long *delay))
 {
 	unsigned long flags, delay = 0;
 	struct copy_job *job;
 
 	for (;;) {
 		spin_lock_irqsave(&mc->lock, flags);
-		job = __claim_next_region(mc, &delay);
+		job = claim(mc, &delay);
 		spin_unlock_irqrestore(&mc->lock, flags);
 		if (!job)
 			break;
 		if (!job->waiting)
 			migrate_start_job(job);
 	}
+	return delay;
+}
+
+unsigned long migrate_claim_copies(struct migrate_c *mc)
+{
+	return migrate_claim_jobs(mc, __claim_next_region);
+}
+
+/* The worker wakes again when the sooner of the copier and the verify is due. */
+void migrate_arm_waker(struct migrate_c *mc, unsigned long copy_delay,
+		       unsigned long verify_delay)
+{
+	unsigned long delay = copy_delay;
+
+	if (!delay || (verify_delay && verify_delay < delay))
+		delay = verify_delay;
 	if (delay)
 		mod_delayed_work(mc->wq, &mc->waker, delay);
 }

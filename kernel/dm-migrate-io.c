@@ -78,6 +78,16 @@ int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio)
 	}
 	if (migrate_in_sync(mc->sync, io->region)) {
 		/*
+		 * A region in sync has a job only while it is compared
+		 * (dm-migrate-verify.c): its writes wait, as for a copy.
+		 */
+		job = __migrate_job_of_region(mc, io->region);
+		if (job) {
+			bio_list_add(&job->held, bio);
+			spin_unlock_irqrestore(&mc->lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+		/*
 		 * Two overlapping writes in flight at once could end in one
 		 * order on one leg and in the other on the other: the later
 		 * waits until the earlier completed on both. Released by

@@ -95,6 +95,14 @@ migrate_region_t migrate_next_unsynced(const struct migrate_sync_map *map,
 	return r < from ? r : map->nr_regions;
 }
 
+migrate_region_t migrate_next_in_sync(const struct migrate_sync_map *map,
+				      migrate_region_t from)
+{
+	if (from >= map->nr_regions)
+		return map->nr_regions;
+	return find_next_bit(map->bits, map->nr_regions, from);
+}
+
 void migrate_sync_get_bits(const struct migrate_sync_map *map, migrate_region_t first,
 			   migrate_region_t count, unsigned long *bits)
 {

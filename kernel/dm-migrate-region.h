@@ -64,6 +64,10 @@ bool migrate_mark_in_sync(struct migrate_sync_map *map, migrate_region_t region)
 migrate_region_t migrate_next_unsynced(const struct migrate_sync_map *map,
 				       migrate_region_t from);
 
+/* The first region at or after @from in sync; nr_regions when none is. */
+migrate_region_t migrate_next_in_sync(const struct migrate_sync_map *map,
+				      migrate_region_t from);
+
 /* Set in @bits (zeroed by the caller) the regions in sync of @count from @first. */
 void migrate_sync_get_bits(const struct migrate_sync_map *map, migrate_region_t first,
 			   migrate_region_t count, unsigned long *bits);

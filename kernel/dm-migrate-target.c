@@ -35,7 +35,7 @@ static void migrate_worker(struct work_struct *ws)
 		migrate_redispatch_waiting(mc, &mc->intent_wait);
 	}
 	migrate_start_waiting_copies(mc);
-	migrate_claim_copies(mc);
+	migrate_arm_waker(mc, migrate_claim_copies(mc), migrate_claim_verifies(mc));
 }
 
 static int migrate_map(struct dm_target *ti, struct bio *bio)
@@ -90,6 +90,7 @@ static void migrate_free(struct migrate_c *mc)
 	migrate_release_devices(mc);
 	if (mc->wq)
 		destroy_workqueue(mc->wq);
+	migrate_verify_free(mc);
 	if (!IS_ERR_OR_NULL(mc->kc))
 		dm_kcopyd_client_destroy(mc->kc);
 	for (leg = 0; leg < NR_LEGS; leg++)
@@ -312,6 +313,7 @@ static void migrate_presuspend(struct dm_target *ti)
 static void resume_work(struct migrate_c *mc)
 {
 	set_suspended(mc, false);
+	migrate_verify_resumed(mc);
 	if (mc->meta)
 		migrate_start_commit_tick(mc);
 	wake_worker(mc);
@@ -393,7 +395,7 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		state = __migrate_state(mc);
 		in_sync = migrate_nr_in_sync(mc->sync);
 		total = migrate_nr_regions(mc->sync);
-		copying = mc->nr_jobs;
+		copying = __migrate_nr_copies(mc);
 		bytes = mc->bytes_copied;
 		copier_ns = mc->copier_ns;
 		if (mc->copier_running)
@@ -410,6 +412,9 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		       (s64)atomic64_read(&mc->errors[LEG_DEST]),
 		       !mc->meta ? "-" :
 		       test_bit(MC_METADATA_FAILED, &mc->flags) ? "failed" : "ok");
+		spin_lock_irqsave(&mc->lock, flags);
+		migrate_verify_status(mc, result, maxlen, &sz);
+		spin_unlock_irqrestore(&mc->lock, flags);
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(mc, result, maxlen, &sz);
@@ -439,6 +444,9 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 		DMERR("%s: %s", mc_name(mc), error);
 		return r;
 	}
+	if (msg.type == MIGRATE_MSG_VERIFY || msg.type == MIGRATE_MSG_VERIFY_STOP ||
+	    msg.type == MIGRATE_MSG_VERIFY_REPORT)
+		return migrate_verify_message(mc, &msg, result, maxlen);
 
 	spin_lock_irqsave(&mc->lock, flags);
 	switch (msg.type) {
@@ -450,6 +458,8 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 		break;
 	case MIGRATE_MSG_RATE:
 		migrate_pace_set_rate(&mc->pace, msg.rate);
+		break;
+	default:	/* the verify's, above */
 		break;
 	}
 	__migrate_update_copier_clock(mc);
@@ -473,7 +483,7 @@ static int migrate_iterate_devices(struct dm_target *ti,
 
 static struct target_type migrate_target = {
 	.name = "migrate",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},
 	.module = THIS_MODULE,
 	.ctr = migrate_ctr,
 	.dtr = migrate_dtr,

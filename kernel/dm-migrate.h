@@ -7,6 +7,8 @@
  *                          worker, status and messages
  *   dm-migrate-io.c        the user I/O paths: write routing by region
  *                          state, read balancing and retry
+ *   dm-migrate-verify.c    the online verify: regions in sync compared
+ *                          between the legs, in the copier's job slots
  *   dm-migrate-copier.c    the copier: job slots, kcopyd, pacing
  *   dm-migrate-mirror.c    a write cloned to both legs, and its completion
  *   dm-migrate-commit.c    the write-intent window's admission of writes
@@ -15,13 +17,15 @@
  *   dm-migrate-state.c     leg health, the state reported, events
  *   dm-migrate-claim.c     the devices live migrate tables use: one
  *                          migration per device
- *   dm-migrate-{region,pace,window,args}.c
+ *   dm-migrate-{region,pace,window,args,diff}.c
  *                          pure logic, unit-tested under KUnit: geometry and
  *                          in-sync map, pacing arithmetic, window and commit
- *                          sequencing, table and message parsing
+ *                          sequencing, table and message parsing, a
+ *                          verify's bookkeeping
  *   dm-migrate-metadata.c  the on-disk superblock and bitmap
  *
- * Calls go down that list, never up, but for the worker's wake-up.
+ * Calls go down that list, never up, but for the worker's wake-up and a
+ * job's own start and end (copy_job.start, copy_job.record).
  *
  * Locks, outermost first:
  *
@@ -55,6 +59,7 @@
 #include <linux/workqueue.h>
 
 #include "dm-migrate-args.h"
+#include "dm-migrate-diff.h"
 #include "dm-migrate-metadata.h"
 #include "dm-migrate-pace.h"
 #include "dm-migrate-region.h"
@@ -62,7 +67,9 @@
 
 #define DM_MSG_PREFIX "migrate"
 
-#define MIGRATE_COPY_JOBS	8	/* regions copied at once */
+#define MIGRATE_COPY_JOBS	8	/* job slots: regions copied or compared at once */
+#define MIGRATE_VERIFY_JOBS	2	/* of those, regions compared at once */
+#define MIGRATE_VERIFY_CHUNK	1024	/* sectors read from each leg at a time */
 #define MIGRATE_INFLIGHT_BITS	8
 #define MIGRATE_MIN_IOS		256
 #define MIGRATE_COMMIT_PERIOD	HZ
@@ -108,8 +115,51 @@ struct copy_job {
 	bool waiting;		/* claimed, waiting for source writes to drain */
 	struct bio *discard;	/* a discard of the whole region, not a copy */
 	bool failed;		/* the discard: not done on both legs */
-	int read_err;
-	unsigned long write_err;
+	/* Another kind of job than a copy or discard (the verify's): */
+	void (*start)(struct copy_job *job);
+	void (*record)(struct copy_job *job);	/* ended, under mc->lock */
+	struct verify_slot *verify;
+	int read_err;		/* the source's: copy read, compare read */
+	unsigned long write_err; /* the destination's: copy write, compare I/O */
+};
+
+/* A region being compared: a chunk of it from each leg. */
+struct verify_read {
+	struct verify_slot *slot;
+	unsigned long error;	/* dm_io's error bits */
+};
+
+struct verify_slot {
+	struct copy_job *job;	/* NULL when free */
+	unsigned int run;	/* the verify run it compares for */
+	bool repair;
+	void *buf[NR_LEGS];	/* vmalloc'ed, for DM_IO_VMA */
+	struct verify_read read[NR_LEGS];
+	atomic_t pending;	/* reads outstanding */
+	sector_t offset;	/* of the chunk in the region */
+	bool differs;
+	bool repaired;
+	struct work_struct compare;
+};
+
+/*
+ * An online verify, allocated by the first verify message and kept for the
+ * table's life; every field but the slots' buffers and work is under
+ * mc->lock.
+ */
+struct migrate_verify {
+	enum migrate_verify_state state;
+	bool repair;
+	unsigned int run;		/* counts starts, to tell compares apart */
+	unsigned int nr_jobs;
+	unsigned int restarts;		/* started over after a suspend */
+	migrate_region_t cursor;	/* next region to compare */
+	struct migrate_pace pace;
+	ktime_t started;
+	ktime_t ended;
+	struct migrate_diff diff;
+	struct dm_io_client *io;
+	struct verify_slot slot[MIGRATE_VERIFY_JOBS];
 };
 
 struct migrate_c {
@@ -144,6 +194,7 @@ struct migrate_c {
 	/* Mirrored write-zeroes one leg refused: zeroed there by the worker. */
 	struct bio_list zero_wait;
 	struct migrate_pace pace;
+	struct migrate_verify *verify;	/* NULL until the first verify */
 	u64 bytes_copied;
 	bool copier_running;
 	ktime_t copier_since;
@@ -244,7 +295,14 @@ static inline bool io_error_is_leg_failure(blk_status_t status)
 	return status && status != BLK_STS_NOTSUPP && status != BLK_STS_AGAIN;
 }
 
-/* A job's copy or discard has ended: the worker records it. Any context. */
+/* Job slots in use by copies and discards, not by the verify. */
+static inline unsigned int __migrate_nr_copies(struct migrate_c *mc)
+{
+	lockdep_assert_held(&mc->lock);
+	return mc->nr_jobs - (mc->verify ? mc->verify->nr_jobs : 0);
+}
+
+/* A job's copy, discard or compare has ended: the worker records it. Any context. */
 static inline void migrate_job_done(struct copy_job *job)
 {
 	struct migrate_c *mc = job->mc;
@@ -297,11 +355,30 @@ struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
 struct copy_job *__migrate_claim_job(struct migrate_c *mc, migrate_region_t region,
 				     struct bio *discard);
 void migrate_start_job(struct copy_job *job);
+bool __migrate_pace_admits(struct migrate_c *mc, struct migrate_pace *p,
+			   unsigned int active, u64 bytes, bool *paced,
+			   unsigned long *delay);
+void __migrate_pace_done(struct migrate_c *mc, struct migrate_pace *p,
+			 struct copy_job *job, u64 bytes);
 void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held);
 void migrate_start_waiting_copies(struct migrate_c *mc);
-void migrate_claim_copies(struct migrate_c *mc);
+unsigned long migrate_claim_jobs(struct migrate_c *mc,
+				 struct copy_job *(*claim)(struct migrate_c *mc,
+							   unsigned long *delay));
+unsigned long migrate_claim_copies(struct migrate_c *mc);
+void migrate_arm_waker(struct migrate_c *mc, unsigned long copy_delay,
+		       unsigned long verify_delay);
 void migrate_wait_for_copies(struct migrate_c *mc);
 void migrate_copier_init(struct migrate_c *mc);
+
+/* dm-migrate-verify.c */
+int migrate_verify_message(struct migrate_c *mc, const struct migrate_msg *msg,
+			   char *result, unsigned int maxlen);
+unsigned long migrate_claim_verifies(struct migrate_c *mc);
+void migrate_verify_resumed(struct migrate_c *mc);
+void migrate_verify_status(struct migrate_c *mc, char *result,
+			   unsigned int maxlen, unsigned int *out);
+void migrate_verify_free(struct migrate_c *mc);
 
 /* dm-migrate-io.c */
 int migrate_map_read(struct migrate_c *mc, struct bio *bio);

@@ -122,10 +122,11 @@ static void parse_features_test(struct kunit *test)
 struct message_case {
 	const char *name;
 	unsigned int argc;
-	const char *argv[3];
+	const char *argv[5];
 	int ret;
 	enum migrate_msg_type type;
 	u64 rate;
+	bool repair;
 };
 
 static const struct message_case message_cases[] = {
@@ -140,6 +141,20 @@ static const struct message_case message_cases[] = {
 	{ "rate with two values", 3, { "rate", "1", "2" }, -EINVAL },
 	{ "rate not a number", 2, { "rate", "fast" }, -EINVAL },
 	{ "rate negative", 2, { "rate", "-5" }, -EINVAL },
+	{ "verify", 1, { "verify" }, 0, MIGRATE_MSG_VERIFY, 0, false },
+	{ "verify repair", 2, { "verify", "repair" }, 0, MIGRATE_MSG_VERIFY, 0, true },
+	{ "verify rate", 3, { "verify", "rate", "1048576" }, 0,
+	  MIGRATE_MSG_VERIFY, 1048576, false },
+	{ "verify rate repair", 4, { "verify", "rate", "512", "REPAIR" }, 0,
+	  MIGRATE_MSG_VERIFY, 512, true },
+	{ "verify stop", 2, { "verify", "stop" }, 0, MIGRATE_MSG_VERIFY_STOP },
+	{ "verify report", 2, { "verify", "report" }, 0, MIGRATE_MSG_VERIFY_REPORT },
+	{ "verify repair twice", 3, { "verify", "repair", "repair" }, -EINVAL },
+	{ "verify rate twice", 5, { "verify", "rate", "1", "rate", "2" }, -EINVAL },
+	{ "verify rate without value", 2, { "verify", "rate" }, -EINVAL },
+	{ "verify rate not a number", 3, { "verify", "rate", "1M" }, -EINVAL },
+	{ "verify unknown word", 2, { "verify", "now" }, -EINVAL },
+	{ "verify stop with argument", 3, { "verify", "stop", "now" }, -EINVAL },
 };
 
 static void message_desc(const struct message_case *c, char *desc)
@@ -163,8 +178,10 @@ static void parse_message_test(struct kunit *test)
 		return;
 	}
 	KUNIT_EXPECT_EQ(test, msg.type, c->type);
-	if (c->type == MIGRATE_MSG_RATE)
+	if (c->type == MIGRATE_MSG_RATE || c->type == MIGRATE_MSG_VERIFY)
 		KUNIT_EXPECT_EQ(test, msg.rate, c->rate);
+	if (c->type == MIGRATE_MSG_VERIFY)
+		KUNIT_EXPECT_EQ(test, msg.repair, c->repair);
 }
 
 struct state_case {

@@ -97,6 +97,23 @@ static void sync_map_test_next_unsynced(struct kunit *test)
 	migrate_sync_destroy(map);
 }
 
+static void sync_map_test_next_in_sync(struct kunit *test)
+{
+	struct migrate_sync_map *map = migrate_sync_create(70);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 0), 70);
+	migrate_mark_in_sync(map, 3);
+	migrate_mark_in_sync(map, 69);
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 0), 3);
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 3), 3);
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 4), 69);
+	/* No wrap: a verify passes over the volume once. */
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 70), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_in_sync(map, 1000), 70);
+	migrate_sync_destroy(map);
+}
+
 static void sync_map_test_get_bits(struct kunit *test)
 {
 	struct migrate_sync_map *map = migrate_sync_create(200);
@@ -132,6 +149,7 @@ static struct kunit_case region_test_cases[] = {
 	KUNIT_CASE_PARAM(region_geometry_test, geometry_gen_params),
 	KUNIT_CASE(sync_map_test_mark),
 	KUNIT_CASE(sync_map_test_next_unsynced),
+	KUNIT_CASE(sync_map_test_next_in_sync),
 	KUNIT_CASE(sync_map_test_get_bits),
 	KUNIT_CASE(sync_map_test_bad_sizes),
 	{}

@@ -229,11 +229,13 @@ int dmm__dm_check_target(struct dmm_ctx *ctx)
 		return dmm__err(ctx, DMM_EDM,
 				"the kernel has no '%s' target; install dm-migrate.ko and run 'modprobe dm-migrate'",
 				DMM_TARGET);
-	if (q.version[0] != DMM_TARGET_MAJOR)
+	/* A minor version adds to the status line this library parses whole. */
+	if (q.version[0] != DMM_TARGET_MAJOR || q.version[1] < DMM_TARGET_MINOR)
 		return dmm__err(ctx, DMM_EDM,
-				"the kernel's '%s' target is version %u.%u.%u, this dmmigrate needs %u.x; install matching dm-migrate and dmmigrate versions",
+				"the kernel's '%s' target is version %u.%u.%u, this dmmigrate needs %u.%u or a later %u.x; install matching dm-migrate and dmmigrate versions",
 				DMM_TARGET, q.version[0], q.version[1],
-				q.version[2], DMM_TARGET_MAJOR);
+				q.version[2], DMM_TARGET_MAJOR, DMM_TARGET_MINOR,
+				DMM_TARGET_MAJOR);
 	dmm__log(ctx, DMM_LOG_DEBUG, "target %s %u.%u.%u", DMM_TARGET,
 		 q.version[0], q.version[1], q.version[2]);
 	ctx->target_checked = true;
@@ -493,6 +495,38 @@ int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg)
 		.what = "send a message to",
 		.name = name,
 		.message = msg,
+	};
+
+	return dm_run(ctx, &req);
+}
+
+struct answer {
+	char *buf;
+	size_t len;
+};
+
+static int read_answer(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
+{
+	const char *resp = dm_task_get_message_response(dmt);
+	struct answer *a = data;
+
+	(void)ctx;
+	snprintf(a->buf, a->len, "%s", resp ? resp : "");
+	return DMM_OK;
+}
+
+/* A message whose answer, truncated to @len, goes to @buf. */
+int dmm__dm_message_answer(struct dmm_ctx *ctx, const char *name,
+			   const char *msg, char *buf, size_t len)
+{
+	struct answer a = { buf, len };
+	struct dm_req req = {
+		.type = DM_DEVICE_TARGET_MSG,
+		.what = "send a message to",
+		.name = name,
+		.message = msg,
+		.read = read_answer,
+		.data = &a,
 	};
 
 	return dm_run(ctx, &req);

@@ -13,6 +13,7 @@
 #define DMM_UUID_PREFIX		"MIGRATE-"
 #define DMM_TARGET		"migrate"
 #define DMM_TARGET_MAJOR	1
+#define DMM_TARGET_MINOR	1	/* the online verify */
 #define DMM_NAME_MAX		100	/* uuid prefix + name fit DM_UUID_LEN */
 #define DMM_MIN_REGION_SECTORS	8ULL
 #define DMM_MAX_REGION_SECTORS	2097152ULL
@@ -63,6 +64,16 @@ struct dmm_status {
 	uint64_t source_errors;
 	uint64_t dest_errors;
 	enum dmm_health metadata_health;
+
+	/* The target's online verify. */
+	enum dmm_verify_state verify_state;
+	uint64_t verify_passed;		/* regions compared or skipped */
+	uint64_t verify_compared;
+	uint64_t verify_differ;
+	uint64_t verify_repaired;
+	uint64_t verify_bytes;
+	uint64_t verify_ms;
+	uint64_t verify_restarts;
 };
 
 /* context.c */
@@ -115,6 +126,8 @@ int dmm__dm_remove(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_resume(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_clear(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg);
+int dmm__dm_message_answer(struct dmm_ctx *ctx, const char *name,
+			   const char *msg, char *buf, size_t len);
 int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
 		       uint32_t event_nr);
 int dmm__dm_list(struct dmm_ctx *ctx, char ***names, unsigned int *count);

@@ -38,6 +38,7 @@ enum dmm_error {
 	DMM_ELEG = 7,		/* a leg has failed */
 	DMM_ETIMEDOUT = 8,	/* timed out */
 	DMM_EDM = 9,		/* target missing/incompatible, dm failure */
+	DMM_EDIFFER = 10,	/* a verify found the legs to differ */
 };
 
 enum dmm_state {
@@ -46,6 +47,16 @@ enum dmm_state {
 	DMM_STATE_PAUSED,
 	DMM_STATE_SYNCED,
 	DMM_STATE_HALTED,	/* copy stopped by a failed leg */
+};
+
+/* The online verify of a migrating volume (dmm_verify_start()). */
+enum dmm_verify_state {
+	DMM_VERIFY_NONE,	/* none since the migration (re)started */
+	DMM_VERIFY_RUNNING,
+	DMM_VERIFY_EQUAL,	/* ended: every region compared was equal */
+	DMM_VERIFY_DIFFER,	/* ended: some region differed */
+	DMM_VERIFY_STOPPED,	/* stopped by dmm_verify_stop() */
+	DMM_VERIFY_FAILED,	/* a leg failed: could not compare */
 };
 
 enum dmm_log_level {
@@ -59,6 +70,9 @@ enum dmm_log_level {
 #define DMM_START_PAUSED	(1U << 1)	/* load the table paused */
 #define DMM_START_FRESH_METADATA (1U << 2)	/* overwrite the metadata of
 						   another migration */
+
+/* dmm_verify_start() flags */
+#define DMM_VERIFY_REPAIR	(1U << 0)	/* copy differing regions again */
 
 /* dmm_confirm() flags */
 #define DMM_CONFIRM_WIPE_SOURCE	(1U << 0)	/* wipe the old source */
@@ -149,6 +163,19 @@ uint64_t dmm_status_bytes_per_second(const struct dmm_status *st);
 /* Estimated seconds to sync, -1 if unknown. */
 int64_t dmm_status_seconds_remaining(const struct dmm_status *st);
 
+/* The verify in @st: its state, regions compared, found to differ, repaired. */
+enum dmm_verify_state dmm_status_verify_state(const struct dmm_status *st);
+const char *dmm_verify_state_name(enum dmm_verify_state state);
+uint64_t dmm_status_verify_compared(const struct dmm_status *st);
+uint64_t dmm_status_verify_differ(const struct dmm_status *st);
+uint64_t dmm_status_verify_repaired(const struct dmm_status *st);
+/* Percent of the volume's regions the verify has passed. */
+double dmm_status_verify_percent(const struct dmm_status *st);
+/* Bytes compared per second on each leg, 0 if unknown. */
+uint64_t dmm_status_verify_bytes_per_second(const struct dmm_status *st);
+/* Times the verify started over after a suspend of the volume. */
+unsigned int dmm_status_verify_restarts(const struct dmm_status *st);
+
 /* Write @st as a human readable block or as one JSON object. */
 void dmm_status_print(const struct dmm_status *st, FILE *out);
 void dmm_status_print_json(const struct dmm_status *st, FILE *out);
@@ -178,6 +205,40 @@ int dmm_for_each_volume(struct dmm_ctx *ctx, dmm_volume_fn fn, void *data);
 typedef int (*dmm_progress_fn)(const struct dmm_status *st, void *data);
 int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
 	     void *data);
+
+/*
+ * Start an online verify of migrating volume @name: the kernel reads every
+ * region in sync from both legs and compares them, ordered against the
+ * volume's writes and paced like the copy (@rate bytes per second per leg,
+ * 0: unlimited, giving way to the volume's I/O). Regions not yet in sync
+ * are skipped. With DMM_VERIFY_REPAIR regions that differ are written again
+ * from the source. Returns at once; DMM_EBUSY if a verify is running,
+ * DMM_ELEG if a leg has failed. A verify lives in memory: a suspend of the
+ * volume makes it start over, a reboot ends it.
+ */
+int dmm_verify_start(struct dmm_ctx *ctx, const char *name, unsigned int flags,
+		     uint64_t rate);
+
+/* Stop the running verify of @name (DMM_ESTATE if none is running). */
+int dmm_verify_stop(struct dmm_ctx *ctx, const char *name);
+
+/*
+ * Block on dm events until the verify of @name has ended: 0 when every
+ * region compared was equal, DMM_EDIFFER when some differed (repaired or
+ * not), DMM_ELEG when a leg failed, DMM_ESTATE when it was stopped, never
+ * started or the volume no longer migrates. @fn as for dmm_wait().
+ */
+int dmm_verify_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
+		    void *data);
+
+/*
+ * The regions the last verify of @name found to differ, as the kernel
+ * lists them: "first-last" or "region", space separated, ending in " ..."
+ * when more did not fit in its answer; "" when none. Multiply by the
+ * region size for bytes.
+ */
+int dmm_verify_ranges(struct dmm_ctx *ctx, const char *name, char *buf,
+		      size_t len);
 
 /*
  * True after a dmm_start(), dmm_confirm() or dmm_abort() that returned 0

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define STATUS_FIELDS	12
+#define STATUS_FIELDS	20	/* the copy's 12, the verify's 8 */
 #define TABLE_FIELDS	(4 + 1 + 8)	/* devices, region, #features, 8 */
 
 static const char *const state_names[] = {
@@ -21,6 +21,15 @@ static const char *const state_names[] = {
 	[DMM_STATE_PAUSED] = "paused",
 	[DMM_STATE_SYNCED] = "synced",
 	[DMM_STATE_HALTED] = "halted",
+};
+
+static const char *const verify_names[] = {
+	[DMM_VERIFY_NONE] = "-",
+	[DMM_VERIFY_RUNNING] = "verifying",
+	[DMM_VERIFY_EQUAL] = "equal",
+	[DMM_VERIFY_DIFFER] = "differ",
+	[DMM_VERIFY_STOPPED] = "stopped",
+	[DMM_VERIFY_FAILED] = "failed",
 };
 
 static const char *const health_names[] = {
@@ -76,6 +85,36 @@ static int parse_dev_field(const char *s, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * <state> <passed>/<regions> <compared> <differ> <repaired> <bytes> <ms>
+ * <restarts>, after the copy's fields.
+ */
+static int parse_verify(char **tok, struct dmm_status *st)
+{
+	char *slash = strchr(tok[1], '/');
+	uint64_t total;
+	int state;
+
+	state = lookup(tok[0], verify_names, 6, DMM_VERIFY_NONE);
+	if (state < 0 || !slash)
+		return -EINVAL;
+	*slash = '\0';
+	if (parse_u64(tok[1], &st->verify_passed) || parse_u64(slash + 1, &total) ||
+	    parse_u64(tok[2], &st->verify_compared) ||
+	    parse_u64(tok[3], &st->verify_differ) ||
+	    parse_u64(tok[4], &st->verify_repaired) ||
+	    parse_u64(tok[5], &st->verify_bytes) ||
+	    parse_u64(tok[6], &st->verify_ms) ||
+	    parse_u64(tok[7], &st->verify_restarts) ||
+	    total != st->regions_total || st->verify_passed > total ||
+	    st->verify_compared > st->verify_passed ||
+	    st->verify_differ > st->verify_compared ||
+	    st->verify_repaired > st->verify_differ)
+		return -EINVAL;
+	st->verify_state = state;
+	return 0;
+}
+
 int dmm__parse_status(const char *params, struct dmm_status *st)
 {
 	char buf[512], *tok[STATUS_FIELDS], *slash;
@@ -105,7 +144,8 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 	    parse_u64(tok[6], &st->regions_copying) ||
 	    parse_u64(tok[9], &st->source_errors) ||
 	    parse_u64(tok[10], &st->dest_errors) ||
-	    st->regions_in_sync > st->regions_total || !st->regions_total)
+	    st->regions_in_sync > st->regions_total || !st->regions_total ||
+	    parse_verify(tok + 12, st))
 		return -EINVAL;
 
 	st->state = state;
@@ -189,6 +229,48 @@ int64_t dmm_status_seconds_remaining(const struct dmm_status *st)
 	return done >= size ? 0 : (int64_t)((size - done + bps - 1) / bps);
 }
 
+enum dmm_verify_state dmm_status_verify_state(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? DMM_VERIFY_NONE : st->verify_state;
+}
+
+const char *dmm_verify_state_name(enum dmm_verify_state state)
+{
+	return state <= DMM_VERIFY_FAILED ? verify_names[state] : "unknown";
+}
+
+uint64_t dmm_status_verify_compared(const struct dmm_status *st)
+{
+	return st->verify_compared;
+}
+
+uint64_t dmm_status_verify_differ(const struct dmm_status *st)
+{
+	return st->verify_differ;
+}
+
+uint64_t dmm_status_verify_repaired(const struct dmm_status *st)
+{
+	return st->verify_repaired;
+}
+
+double dmm_status_verify_percent(const struct dmm_status *st)
+{
+	if (dmm_status_verify_state(st) == DMM_VERIFY_NONE || !st->regions_total)
+		return 0;
+	return 100.0 * st->verify_passed / st->regions_total;
+}
+
+uint64_t dmm_status_verify_bytes_per_second(const struct dmm_status *st)
+{
+	return st->verify_ms ? st->verify_bytes * 1000 / st->verify_ms : 0;
+}
+
+unsigned int dmm_status_verify_restarts(const struct dmm_status *st)
+{
+	return st->verify_restarts;
+}
+
 /* "/dev/sdb" for "8:16" when sysfs knows it, else "8:16". */
 static const char *dev_name(const char *majmin, char *buf, size_t len)
 {
@@ -242,6 +324,19 @@ void dmm_status_print(const struct dmm_status *st, FILE *out)
 		st->rate ? b3 : "none", st->rate ? "/s" : "");
 	dmm__format_duration(b1, sizeof(b1), dmm_status_seconds_remaining(st));
 	fprintf(out, "  %-13s%s\n", "remaining:", b1);
+	if (st->verify_state == DMM_VERIFY_NONE)
+		return;
+	dmm__format_bytes(b1, sizeof(b1), dmm_status_verify_bytes_per_second(st));
+	fprintf(out, "  %-13s%s, %.1f%% passed, %llu regions compared, %llu differ, %llu repaired, at %s/s",
+		"verify:", verify_names[st->verify_state],
+		dmm_status_verify_percent(st),
+		(unsigned long long)st->verify_compared,
+		(unsigned long long)st->verify_differ,
+		(unsigned long long)st->verify_repaired, b1);
+	if (st->verify_restarts)
+		fprintf(out, ", started over %llu times after a suspend",
+			(unsigned long long)st->verify_restarts);
+	fputc('\n', out);
 }
 
 void dmm_status_print_export(const struct dmm_status *st, FILE *out)
@@ -261,6 +356,9 @@ void dmm_status_print_export(const struct dmm_status *st, FILE *out)
 		health_names[st->source_health]);
 	fprintf(out, "DM_MIGRATE_DESTINATION_HEALTH=%s\n",
 		health_names[st->dest_health]);
+	if (st->verify_state != DMM_VERIFY_NONE)
+		fprintf(out, "DM_MIGRATE_VERIFY=%s\n",
+			verify_names[st->verify_state]);
 }
 
 void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
@@ -309,6 +407,31 @@ static void json_u64(FILE *out, const char *key, uint64_t val)
 	fprintf(out, "\"%s\":%llu", key, (unsigned long long)val);
 }
 
+static void print_verify_json(const struct dmm_status *st, FILE *out)
+{
+	if (st->verify_state == DMM_VERIFY_NONE) {
+		fputs("\"verify\":null", out);
+		return;
+	}
+	fputs("\"verify\":{", out);
+	json_str(out, "state", verify_names[st->verify_state]);
+	fprintf(out, ",\"percent\":%.2f,", dmm_status_verify_percent(st));
+	json_u64(out, "regions_passed", st->verify_passed);
+	fputc(',', out);
+	json_u64(out, "regions_compared", st->verify_compared);
+	fputc(',', out);
+	json_u64(out, "regions_differ", st->verify_differ);
+	fputc(',', out);
+	json_u64(out, "regions_repaired", st->verify_repaired);
+	fputc(',', out);
+	json_u64(out, "bytes_compared", st->verify_bytes);
+	fputc(',', out);
+	json_u64(out, "bytes_per_second", dmm_status_verify_bytes_per_second(st));
+	fputc(',', out);
+	json_u64(out, "restarts", st->verify_restarts);
+	fputc('}', out);
+}
+
 void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 {
 	bool idle = st->state == DMM_STATE_IDLE;
@@ -340,7 +463,8 @@ void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 		      "\"bytes_copied\":null,\"seconds_remaining\":null,"
 		      "\"source_health\":null,\"destination_health\":null,"
 		      "\"metadata_health\":null,\"source_errors\":null,"
-		      "\"destination_errors\":null,\"errors\":null}\n", out);
+		      "\"destination_errors\":null,\"errors\":null,"
+		      "\"verify\":null}\n", out);
 		return;
 	}
 	fputc(',', out);
@@ -372,5 +496,7 @@ void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 	json_u64(out, "destination_errors", st->dest_errors);
 	fputc(',', out);
 	json_u64(out, "errors", st->source_errors + st->dest_errors);
+	fputc(',', out);
+	print_verify_json(st, out);
 	fputs("}\n", out);
 }

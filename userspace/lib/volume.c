@@ -784,8 +784,46 @@ static int wait_result(struct dmm_ctx *ctx, const struct dmm_status *st)
 	return -EAGAIN;
 }
 
-int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
-	     void *data)
+/* What a wait for the verify ends with in state @st, or -EAGAIN. */
+static int verify_result(struct dmm_ctx *ctx, const struct dmm_status *st)
+{
+	switch (dmm_status_verify_state(st)) {
+	case DMM_VERIFY_RUNNING:
+		return -EAGAIN;
+	case DMM_VERIFY_EQUAL:
+		return DMM_OK;
+	case DMM_VERIFY_DIFFER:
+		return dmm__err(ctx, DMM_EDIFFER,
+				"the verify of %s found %llu of %llu regions compared to differ%s",
+				st->name, (unsigned long long)st->verify_differ,
+				(unsigned long long)st->verify_compared,
+				st->verify_repaired == st->verify_differ ?
+				", now copied again from the source; verify again to prove it" :
+				"; copy them again with 'dmmigrate verify --repair'");
+	case DMM_VERIFY_FAILED:
+		return dmm__err(ctx, DMM_ELEG,
+				"the verify of %s could not compare: a leg has failed; see 'dmmigrate status %s'",
+				st->name, st->name);
+	case DMM_VERIFY_STOPPED:
+		return dmm__err(ctx, DMM_ESTATE, "the verify of %s was stopped",
+				st->name);
+	default:
+		if (st->state == DMM_STATE_IDLE)
+			return not_migrating(ctx, st->name, "verify");
+		return dmm__err(ctx, DMM_ESTATE,
+				"no verify of %s has run; start one with 'dmmigrate verify %s'",
+				st->name, st->name);
+	}
+}
+
+/*
+ * Block on dm events until @result says the wait is over; @percent and
+ * @what for the message of a timeout (@fn returned non-zero).
+ */
+static int wait_events(struct dmm_ctx *ctx, const char *name,
+		       int (*result)(struct dmm_ctx *ctx, const struct dmm_status *st),
+		       double (*percent)(const struct dmm_status *st),
+		       const char *what, dmm_progress_fn fn, void *data)
 {
 	struct dmm_status st;
 	int r;
@@ -795,11 +833,11 @@ int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
 		r = dmm__volume_read(ctx, name, &st);
 		if (r)
 			return r;
-		r = wait_result(ctx, &st);
+		r = result(ctx, &st);
 		if (fn && fn(&st, data) && r == -EAGAIN)
 			return dmm__err(ctx, DMM_ETIMEDOUT,
-					"timed out waiting for %s (%.1f%% in sync, %s); wait longer or see 'dmmigrate status %s'",
-					name, dmm_status_percent(&st),
+					"timed out waiting for %s of %s (%.1f%%, %s); wait longer or see 'dmmigrate status %s'",
+					what, name, percent(&st),
 					dmm_state_name(st.state), name);
 		if (r != -EAGAIN)
 			return r;
@@ -807,4 +845,88 @@ int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
 		if (r && r != DMM_ETIMEDOUT)
 			return r;
 	}
+}
+
+int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
+	     void *data)
+{
+	return wait_events(ctx, name, wait_result, dmm_status_percent, "the sync",
+			   fn, data);
+}
+
+int dmm_verify_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
+		    void *data)
+{
+	return wait_events(ctx, name, verify_result, dmm_status_verify_percent,
+			   "the verify", fn, data);
+}
+
+int dmm_verify_start(struct dmm_ctx *ctx, const char *name, unsigned int flags,
+		     uint64_t rate)
+{
+	struct dmm_status st;
+	char msg[64];
+	int r, lock;
+
+	if (flags & ~DMM_VERIFY_REPAIR)
+		return dmm__err(ctx, DMM_EUSAGE, "unknown verify flags 0x%x", flags);
+	r = volume_lock(ctx, name, &st, &lock, NULL);
+	if (r)
+		return r;
+	if (st.state == DMM_STATE_IDLE)
+		r = not_migrating(ctx, name, "verify");
+	else if (st.source_health != DMM_HEALTH_OK || st.dest_health != DMM_HEALTH_OK)
+		r = dmm__err(ctx, DMM_ELEG,
+			     "cannot verify %s: a leg has failed (source %s, destination %s); see 'dmmigrate status %s'",
+			     name,
+			     st.source_health == DMM_HEALTH_OK ? "ok" : "failed",
+			     st.dest_health == DMM_HEALTH_OK ? "ok" : "failed", name);
+	else if (st.verify_state == DMM_VERIFY_RUNNING)
+		r = dmm__err(ctx, DMM_EBUSY,
+			     "a verify of %s is running (%.1f%% passed); see 'dmmigrate status %s' or stop it with 'dmmigrate verify %s --stop'",
+			     name, dmm_status_verify_percent(&st), name, name);
+	if (!r) {
+		snprintf(msg, sizeof(msg), "verify%s rate %llu",
+			 flags & DMM_VERIFY_REPAIR ? " repair" : "",
+			 (unsigned long long)rate);
+		r = dmm__dm_message(ctx, name, msg);
+	}
+	dmm__unlock(lock);
+	return r;
+}
+
+int dmm_verify_stop(struct dmm_ctx *ctx, const char *name)
+{
+	struct dmm_status st;
+	int r, lock;
+
+	r = volume_lock(ctx, name, &st, &lock, NULL);
+	if (r)
+		return r;
+	if (st.state == DMM_STATE_IDLE)
+		r = not_migrating(ctx, name, "stop");
+	else if (st.verify_state != DMM_VERIFY_RUNNING)
+		r = dmm__err(ctx, DMM_ESTATE, "no verify of %s is running (%s)",
+			     name, dmm_verify_state_name(st.verify_state));
+	else
+		r = dmm__dm_message(ctx, name, "verify stop");
+	dmm__unlock(lock);
+	return r;
+}
+
+int dmm_verify_ranges(struct dmm_ctx *ctx, const char *name, char *buf,
+		      size_t len)
+{
+	struct dmm_status st;
+	int r;
+
+	if (!len)
+		return dmm__err(ctx, DMM_EUSAGE, "no room for the verify's ranges");
+	buf[0] = '\0';
+	r = dmm__check_name(ctx, name) ?: dmm__volume_read(ctx, name, &st);
+	if (!r && st.state == DMM_STATE_IDLE)
+		r = not_migrating(ctx, name, "report");
+	if (!r)
+		r = dmm__dm_message_answer(ctx, name, "verify report", buf, len);
+	return r;
 }

@@ -91,24 +91,37 @@ static void test_regions(struct dmm_ctx *ctx)
 		      (unsigned long long)regions[i].bytes, regions[i].ret);
 }
 
-#define GOOD_STATUS "copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -"
+#define VERIFY_NONE " - 0/2048 0 0 0 0 0 0"
+#define GOOD_STATUS "copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE
+#define COPY_FIELDS "synced 2048/2048 1024 0 157286400 9120 0 ok ok 0 0 -"
 
 static const char *const bad_status[] = {
 	"",
-	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0",
-	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 - extra",
-	"idle 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
-	"copied 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
-	"copying 300 1024 0 157286400 9120 8 ok ok 0 0 -",
-	"copying 300/ 1024 0 157286400 9120 8 ok ok 0 0 -",
-	"copying 3000/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
-	"copying 0/0 1024 0 0 0 0 ok ok 0 0 -",
-	"copying 300/2048 1024 -1 157286400 9120 8 ok ok 0 0 -",
-	"copying 300/2048 1024 0 1572x6400 9120 8 ok ok 0 0 -",
-	"copying 300/2048 1024 0 157286400 9120 8 sick ok 0 0 -",
-	"copying 300/2048 1024 0 157286400 9120 8 ok - 0 0 -",
-	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 bad",
-	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 99999999999999999999 -",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -",
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0" VERIFY_NONE,
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE " extra",
+	"idle 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copied 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 300 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 300/ 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 3000/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 0/0 1024 0 0 0 0 ok ok 0 0 - - 0/0 0 0 0 0 0 0",
+	"copying 300/2048 1024 -1 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 300/2048 1024 0 1572x6400 9120 8 ok ok 0 0 -" VERIFY_NONE,
+	"copying 300/2048 1024 0 157286400 9120 8 sick ok 0 0 -" VERIFY_NONE,
+	"copying 300/2048 1024 0 157286400 9120 8 ok - 0 0 -" VERIFY_NONE,
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 0 bad" VERIFY_NONE,
+	"copying 300/2048 1024 0 157286400 9120 8 ok ok 0 99999999999999999999 -" VERIFY_NONE,
+	/* The verify's fields. */
+	COPY_FIELDS " checking 0/2048 0 0 0 0 0 0",
+	COPY_FIELDS " equal 0 0 0 0 0 0 0",
+	COPY_FIELDS " equal 10/2047 10 0 0 5242880 10 0",
+	COPY_FIELDS " equal 2049/2048 10 0 0 5242880 10 0",
+	COPY_FIELDS " equal 10/2048 11 0 0 5242880 10 0",
+	COPY_FIELDS " differ 10/2048 10 11 0 5242880 10 0",
+	COPY_FIELDS " differ 10/2048 10 2 3 5242880 10 0",
+	COPY_FIELDS " equal 10/2048 10 0 0 5242880 -10 0",
+	COPY_FIELDS " equal 10/2048 10 0 0 5242880 10",
 };
 
 static void test_status(void)
@@ -127,13 +140,26 @@ static void test_status(void)
 	      !st.dest_errors && st.metadata_health == DMM_HEALTH_NONE,
 	      "status: the documented example parses");
 
-	r = dmm__parse_status("halted 7/8 8 10485760 1 2 0 failed ok 3 4 failed",
-			      &st);
+	r = dmm__parse_status("halted 7/8 8 10485760 1 2 0 failed ok 3 4 failed"
+			      " failed 5/8 4 1 0 16384 3 0", &st);
 	check(!r && st.state == DMM_STATE_HALTED &&
 	      st.source_health == DMM_HEALTH_FAILED && st.source_errors == 3 &&
 	      st.dest_errors == 4 && st.rate == 10485760 &&
-	      st.metadata_health == DMM_HEALTH_FAILED,
-	      "status: halted with a failed source parses");
+	      st.metadata_health == DMM_HEALTH_FAILED &&
+	      st.verify_state == DMM_VERIFY_FAILED && st.verify_passed == 5 &&
+	      st.verify_compared == 4 && st.verify_differ == 1,
+	      "status: halted with a failed source and verify parses");
+
+	r = dmm__parse_status(COPY_FIELDS " differ 2048/2048 2000 3 3 1048576000 2000 2",
+			      &st);
+	check(!r && dmm_status_verify_state(&st) == DMM_VERIFY_DIFFER &&
+	      dmm_status_verify_compared(&st) == 2000 &&
+	      dmm_status_verify_differ(&st) == 3 &&
+	      dmm_status_verify_repaired(&st) == 3 &&
+	      dmm_status_verify_percent(&st) == 100.0 &&
+	      dmm_status_verify_bytes_per_second(&st) == 524288000 &&
+	      dmm_status_verify_restarts(&st) == 2,
+	      "status: a verify that found and repaired differences parses");
 
 	for (i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++)
 		check(dmm__parse_status(bad_status[i], &st) == -EINVAL,
@@ -173,7 +199,7 @@ static const char json_copying[] =
 	"\"bytes_copied\":157286400,\"seconds_remaining\":54,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
-	"\"destination_errors\":0,\"errors\":0}\n";
+	"\"destination_errors\":0,\"errors\":0,\"verify\":null}\n";
 
 static const char json_idle[] =
 	"{\"name\":\"vol\\\"1\",\"state\":\"idle\",\"source\":\"4094:1\","
@@ -185,7 +211,23 @@ static const char json_idle[] =
 	"\"seconds_remaining\":null,\"source_health\":null,"
 	"\"destination_health\":null,\"metadata_health\":null,"
 	"\"source_errors\":null,\"destination_errors\":null,"
-	"\"errors\":null}\n";
+	"\"errors\":null,\"verify\":null}\n";
+
+static const char json_verifying[] =
+	"{\"name\":\"vol0\",\"state\":\"synced\",\"source\":\"4094:1\","
+	"\"source_dev\":\"4094:1\",\"destination\":\"4094:2\","
+	"\"destination_dev\":\"4094:2\",\"metadata\":null,"
+	"\"size\":1073741824,\"region_size\":524288,"
+	"\"regions_in_sync\":2048,\"regions_total\":2048,\"percent\":100.00,"
+	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
+	"\"bytes_copied\":157286400,\"seconds_remaining\":0,"
+	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
+	"\"metadata_health\":null,\"source_errors\":0,"
+	"\"destination_errors\":0,\"errors\":0,\"verify\":{"
+	"\"state\":\"verifying\",\"percent\":50.00,\"regions_passed\":1024,"
+	"\"regions_compared\":1000,\"regions_differ\":2,"
+	"\"regions_repaired\":0,\"bytes_compared\":524288000,"
+	"\"bytes_per_second\":524288000,\"restarts\":1}}\n";
 
 static void check_json(const struct dmm_status *st, const char *want,
 		       const char *name)
@@ -221,6 +263,10 @@ static void test_json(void)
 	st.state = DMM_STATE_HALTED;
 	check(dmm_status_seconds_remaining(&st) == -1,
 	      "halted: time left unknown");
+
+	dmm__parse_status(COPY_FIELDS " verifying 1024/2048 1000 2 0 524288000 1000 1",
+			  &st);
+	check_json(&st, json_verifying, "volume being verified");
 
 	memset(&st, 0, sizeof(st));
 	strcpy(st.name, "vol\"1");

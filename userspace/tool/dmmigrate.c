@@ -35,6 +35,10 @@ enum {
 	OPT_TIMEOUT	= 1 << 9,
 	OPT_EXPORT	= 1 << 10,
 	OPT_FRESH	= 1 << 11,
+	OPT_REPAIR	= 1 << 12,
+	OPT_VERIFY	= 1 << 13,
+	OPT_BACKGROUND	= 1 << 14,
+	OPT_STOP	= 1 << 15,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +54,10 @@ static const struct option long_options[] = {
 	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
 	{ "export",		no_argument,		NULL, OPT_EXPORT },
 	{ "fresh-metadata",	no_argument,		NULL, OPT_FRESH },
+	{ "repair",		no_argument,		NULL, OPT_REPAIR },
+	{ "verify",		no_argument,		NULL, OPT_VERIFY },
+	{ "background",		no_argument,		NULL, OPT_BACKGROUND },
+	{ "stop",		no_argument,		NULL, OPT_STOP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -138,6 +146,7 @@ struct waiter {
 	bool has_deadline;
 	bool watch;
 	bool tty;
+	void (*print)(const struct dmm_status *st, FILE *out, unsigned int width);
 };
 
 static int on_progress(const struct dmm_status *st, void *data)
@@ -151,7 +160,7 @@ static int on_progress(const struct dmm_status *st, void *data)
 		if (w->tty && (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col))
 			ws.ws_col = 80;
 		fputs(w->tty ? "\r" : "", stdout);
-		dmm_status_print_progress(st, stdout, ws.ws_col);
+		w->print(st, stdout, ws.ws_col);
 		fputs(w->tty ? "\033[K" : "\n", stdout);
 		fflush(stdout);
 	}
@@ -163,14 +172,40 @@ static int on_progress(const struct dmm_status *st, void *data)
 		now.tv_nsec >= w->deadline.tv_nsec);
 }
 
-/* Block until @name is in sync; a @timeout of 0 waits for ever. */
-static int wait_volume(struct dmm_ctx *ctx, const char *name,
-		       unsigned long timeout, bool watch)
+/* "[###...]  45.0% 12.0 MiB/s verifying": the verify's progress line. */
+static void print_verify_progress(const struct dmm_status *st, FILE *out,
+				  unsigned int width)
+{
+	double percent = dmm_status_verify_percent(st);
+	unsigned int i, done;
+	char rate[32];
+
+	width = width > 50 ? width - 40 : 10;
+	done = percent * width / 100;
+	fputc('[', out);
+	for (i = 0; i < width; i++)
+		fputc(i < done ? '#' : '.', out);
+	snprintf(rate, sizeof(rate), "%.1f MiB/s",
+		 dmm_status_verify_bytes_per_second(st) / 1048576.0);
+	fprintf(out, "] %5.1f%% %s %s, %llu differ", percent, rate,
+		dmm_verify_state_name(dmm_status_verify_state(st)),
+		(unsigned long long)dmm_status_verify_differ(st));
+}
+
+/*
+ * Block in @wait (dmm_wait or dmm_verify_wait) on @name; a @timeout of 0
+ * waits for ever. With @watch, a progress line drawn by @print.
+ */
+static int wait_for(struct dmm_ctx *ctx, const char *name,
+		    int (*wait)(struct dmm_ctx *, const char *, dmm_progress_fn, void *),
+		    unsigned long timeout, bool watch,
+		    void (*print)(const struct dmm_status *, FILE *, unsigned int))
 {
 	struct waiter w = {
 		.has_deadline = timeout > 0,
 		.watch = watch,
 		.tty = isatty(STDOUT_FILENO),
+		.print = print,
 	};
 	int r;
 
@@ -178,10 +213,51 @@ static int wait_volume(struct dmm_ctx *ctx, const char *name,
 	w.deadline.tv_sec += timeout;
 	if (timeout || watch)
 		start_ticks();
-	r = dmm_wait(ctx, name, on_progress, &w);
+	r = wait(ctx, name, on_progress, &w);
 	stop_ticks();
 	if (watch && w.tty)
 		fputc('\n', stdout);
+	return r;
+}
+
+/* Block until @name is in sync. */
+static int wait_volume(struct dmm_ctx *ctx, const char *name,
+		       unsigned long timeout, bool watch)
+{
+	return wait_for(ctx, name, dmm_wait, timeout, watch,
+			dmm_status_print_progress);
+}
+
+/*
+ * Run a verify of @name to its end, progress on a terminal, and say what
+ * it found: the ranges that differ, in regions and bytes.
+ */
+static int run_verify(struct dmm_ctx *ctx, const char *name, unsigned int flags,
+		      const struct options *o)
+{
+	struct dmm_status *st;
+	char ranges[4096];
+	int r;
+
+	r = dmm_verify_start(ctx, name, flags, o->rate);
+	if (r || (o->set & OPT_BACKGROUND))
+		return r;
+	r = wait_for(ctx, name, dmm_verify_wait, o->timeout,
+		     isatty(STDOUT_FILENO), print_verify_progress);
+	if (r == DMM_ETIMEDOUT)
+		fprintf(stderr, "%s: the verify of %s goes on; stop it with '%s verify %s --stop'\n",
+			prog, name, prog, name);
+	if ((r && r != DMM_EDIFFER) || dmm_status_get(ctx, name, &st))
+		return r;
+	printf("%s: verify %s: %llu regions compared, %llu differ, %llu repaired\n",
+	       name, dmm_verify_state_name(dmm_status_verify_state(st)),
+	       (unsigned long long)dmm_status_verify_compared(st),
+	       (unsigned long long)dmm_status_verify_differ(st),
+	       (unsigned long long)dmm_status_verify_repaired(st));
+	dmm_status_free(st);
+	/* Calls that succeed leave the wait's message for fail() to print. */
+	if (r == DMM_EDIFFER && !dmm_verify_ranges(ctx, name, ranges, sizeof(ranges)))
+		printf("%s: regions that differ: %s\n", name, ranges);
 	return r;
 }
 
@@ -281,6 +357,9 @@ static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 		flags |= DMM_CONFIRM_WIPE_SOURCE;
 	if (o->set & OPT_WAIT)
 		r = wait_volume(ctx, args[0], 0, false);
+	/* Proven equal first: a verify that finds a difference refuses. */
+	if (!r && (o->set & OPT_VERIFY))
+		r = run_verify(ctx, args[0], 0, o);
 	if (!r)
 		r = dmm_confirm(ctx, args[0], flags, &pause_ms);
 	if (!r && dmm_already_done(ctx))
@@ -332,6 +411,20 @@ static int cmd_rate(struct dmm_ctx *ctx, char **args,
 		return usage_error("invalid rate '%s': give bytes per second like 10M, 0 for unlimited",
 				   args[1]);
 	return fail(ctx, dmm_set_rate(ctx, args[0], rate));
+}
+
+static int cmd_verify(struct dmm_ctx *ctx, char **args,
+		      const struct options *o)
+{
+	if (o->set & OPT_STOP) {
+		if (o->set != OPT_STOP)
+			return usage_error("--stop takes no other option");
+		return fail(ctx, dmm_verify_stop(ctx, args[0]));
+	}
+	if ((o->set & OPT_BACKGROUND) && (o->set & OPT_TIMEOUT))
+		return usage_error("--timeout is for a verify waited for, not --background");
+	return fail(ctx, run_verify(ctx, args[0],
+				    o->set & OPT_REPAIR ? DMM_VERIFY_REPAIR : 0, o));
 }
 
 static int list_volume(struct dmm_ctx *ctx, const char *name, void *data)
@@ -402,8 +495,13 @@ static const struct command commands[] = {
 	  "show progress and leg health (--export: udev KEY=value)" },
 	{ "wait", cmd_wait, 1, 1, OPT_TIMEOUT, "NAME [--timeout SECONDS]",
 	  "until in sync (0) or a failure (non-zero)" },
-	{ "confirm", cmd_confirm, 1, 1, OPT_WAIT | OPT_WIPE,
-	  "NAME [--wait] [--wipe-source]", "cut over to the destination" },
+	{ "confirm", cmd_confirm, 1, 1, OPT_WAIT | OPT_WIPE | OPT_VERIFY,
+	  "NAME [--wait] [--verify] [--wipe-source]",
+	  "cut over to the destination (--verify: only if a verify finds it equal)" },
+	{ "verify", cmd_verify, 1, 1,
+	  OPT_REPAIR | OPT_RATE | OPT_TIMEOUT | OPT_BACKGROUND | OPT_STOP,
+	  "NAME [--repair] [--rate RATE] [--timeout SECONDS] [--background] | NAME --stop",
+	  "compare the regions in sync on both legs: 0 equal, 10 differ" },
 	{ "abort", cmd_abort, 1, 1, 0, "NAME", "roll back to the source" },
 	{ "pause", cmd_pause, 1, 1, 0, "NAME", "pause the copy" },
 	{ "resume", cmd_resume, 1, 1, 0, "NAME", "resume the copy" },
@@ -428,7 +526,8 @@ static void print_help(void)
 	printf("\nSizes and rates take K, M, G, T suffixes (powers of 1024).\n"
 	       "Exit codes: 0 ok, 1 usage, 2 permission, 3 memory, 4 no device,\n"
 	       "5 busy/exists, 6 refused by state, 7 leg failed, 8 timeout,\n"
-	       "9 kernel target or device-mapper failure. See dmmigrate(8).\n");
+	       "9 kernel target or device-mapper failure, 10 verify found a\n"
+	       "difference. See dmmigrate(8).\n");
 }
 
 static int parse_value(int opt, const char *arg, struct options *o)

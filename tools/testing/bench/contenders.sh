@@ -5,7 +5,7 @@
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
-all="idle_copy foreground half_read write_cost converge cutover discarded_copy memory"
+all="idle_copy foreground half_read write_cost converge cutover discarded_copy verify memory"
 rounds=${1:-3}
 measures=${2:-$all}
 # A misspelt measure would silently measure nothing.
@@ -65,6 +65,7 @@ create() {
 copied() {
 	case $1 in
 	migrate) migrate_copied bench ;;
+	verify) echo $(($(field bench 18) / 512)) ;;	# compared, per leg
 	raid1) raid_copied bench ;;
 	*) echo 0 ;;
 	esac
@@ -157,6 +158,46 @@ foreground() {
 	create "$c" "$len" || return 1
 	for rw in randread randwrite randrw; do
 		window "fg_$rw" "$c" "$round" "$rw"
+	done
+	dmsetup remove bench
+}
+
+# verify_ended: the verify of the bench device has ended (dm events).
+verify_ended() {
+	wait_status bench 1200 '[ "${MST[13]}" != verifying ]'
+}
+
+# An online verify of the whole volume in sync (contender "verify"), beside
+# a plain read of both legs side by side and dm-linear: first idle, MiB/s of
+# volume compared and sectors read from each leg per sector of volume; then
+# the foreground windows during a second verify, with the verify's speed in
+# the same window (dm-linear: the same windows, no verify).
+verify() {
+	local c=$1 round=$2 t0 t1 r0 d0 rw
+	case $c in
+	verify) create migrate "$len" && wait_copied migrate || return 1 ;;
+	linear) create linear "$len" || return 1 ;;
+	esac
+	if [ "$c" != linear ]; then
+		r0=$(stat_of "$src" 3)
+		d0=$(stat_of "$dst" 3)
+		t0=$(now_ms)
+		if [ "$c" = plain ]; then
+			dd if="$src" of=/dev/null bs=1M count="$mib" iflag=direct 2> /dev/null &
+			dd if="$dst" of=/dev/null bs=1M count="$mib" iflag=direct 2> /dev/null
+			wait
+		else
+			dmsetup message bench 0 verify && verify_ended || return 1
+		fi
+		t1=$(now_ms)
+		echo "result verify_idle $c $round $(awk -v m="$mib" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", m * 1000 / ms }')" \
+			"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')" \
+			"$(awk -v a=$(($(stat_of "$dst" 3) - d0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')"
+	fi
+	[ "$c" = plain ] && return 0
+	[ "$c" = linear ] || dmsetup message bench 0 verify || return 1
+	for rw in randread randwrite randrw; do
+		window "vfg_$rw" "$c" "$round" "$rw"
 	done
 	dmsetup remove bench
 }
@@ -292,6 +333,9 @@ for round in $(seq "$rounds"); do
 		for how in confirm swap1 swap3 none; do
 			cutover "$how" "$round"
 		done
+	done
+	want verify && for c in plain verify linear; do
+		verify "$c" "$round"
 	done
 	# Last: it leaves most of the source unmapped.
 	want discarded_copy && discarded_copy "$round"

@@ -2,6 +2,7 @@
 # make bench: the benchmarks, in one VM boot each, legs throttled well below
 # what the emulated CPU can push (20 MiB/s and 500 IOPS per leg), so that
 # ratios between contenders repeat. Writes Documentation/performance.md.
+# DMM_BENCH_MEASURES runs some of contenders.sh's measures alone.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 kver=$("$top/scripts/vm/kver.sh" "${DMM_BENCH_KERNEL:-6.12}")
@@ -12,8 +13,15 @@ leg=20971520:500
 
 "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1800 * rounds)) -l contenders \
 	-d "src:1G:$leg" -d "dst:1G:$leg" \
-	-- /dmm/tools/testing/bench/contenders.sh "$rounds" | tee "$out/contenders.log"
+	-- /dmm/tools/testing/bench/contenders.sh "$rounds" ${DMM_BENCH_MEASURES:+"$DMM_BENCH_MEASURES"} |
+	tee "$out/contenders.log"
 rm -f "$out"/*.img
+# Some measures alone (DMM_BENCH_MEASURES="verify cutover"): their raw lines,
+# and performance.md, which a full run writes, left as it is.
+if [ -n "${DMM_BENCH_MEASURES:-}" ]; then
+	echo "bench: $DMM_BENCH_MEASURES alone; raw results in $out/contenders.log"
+	exit 0
+fi
 "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t 1800 -l metadata \
 	-d "src:256M:$leg" -d "dst:256M:$leg" -d meta:4M \
 	-- /dmm/tools/testing/bench/metadata_iops.sh "$rounds" | tee "$out/metadata.log"
@@ -30,15 +38,16 @@ report=$top/Documentation/performance.md
 marker='<!-- make bench writes what is above this line; what follows is kept -->'
 notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$report" 2> /dev/null || true)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
-# window_row MEASURE CONTENDER: "| contender | IOPS | of dm-linear | p99 |
+# window_row MEASURE CONTENDER [IDLE]: "| contender | IOPS | of dm-linear | p99 |
 # copy MiB/s | of its idle copy |" of one of contenders.sh's fio windows.
+# IDLE (default idle_copy) is the measure the speed is a share of.
 window_row() {
 	local v cp=- of=-
 
 	v=$(med "$1" "$2" 5)
 	if [ "$2" != linear ]; then
 		cp=$(med "$1" "$2" 7)
-		of=$(ratio "$cp" "$(med idle_copy "$2" 5 || true)")
+		of=$(ratio "$cp" "$(med "${3:-idle_copy}" "$2" 5 || true)")
 	fi
 	echo "| $2 | $v | $(ratio "$v" "$(med "$1" linear 5)") | $(med "$1" "$2" 6) | $cp | $of |"
 }
@@ -94,6 +103,32 @@ window_row() {
 	for rw in randread randwrite randrw; do
 		for c in migrate raid1 linear; do
 			echo "| $rw $(window_row "fg_$rw" $c)"
+		done
+	done
+	echo
+	echo "## Online verify"
+	echo
+	echo "A verify of the 1 GiB volume in sync (\\`dmsetup message bench 0 verify\\`"
+	echo "until its end event), beside a plain read of both legs side by side"
+	echo "(two \\`dd\\`, 1 MiB direct reads): MiB/s of volume compared, and sectors"
+	echo "read from each leg per sector of volume."
+	echo
+	echo "| contender | MiB/s | of the plain read | source read per volume byte | destination read per volume byte |"
+	echo "|---|---|---|---|---|"
+	plain=$(med verify_idle plain 5 || true)
+	for c in plain verify; do
+		v=$(med verify_idle $c 5 || true)
+		echo "| $c | $v | $(ratio "$v" "$plain") | $(med verify_idle $c 6 || true) | $(med verify_idle $c 7 || true) |"
+	done
+	echo
+	echo "The foreground windows of the copy (above) during a second verify, the"
+	echo "verify's speed beside them; dm-linear runs the same windows with no verify."
+	echo
+	echo "| workload | contender | IOPS | of dm-linear | p99 us | verify MiB/s | of its idle verify |"
+	echo "|---|---|---|---|---|---|---|"
+	for rw in randread randwrite randrw; do
+		for c in verify linear; do
+			echo "| $rw $(window_row "vfg_$rw" $c verify_idle)"
 		done
 	done
 	echo

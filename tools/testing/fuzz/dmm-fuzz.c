@@ -332,6 +332,9 @@ static void gen_message(char *msg, size_t len)
 	static const char *const words[] = {
 		"pause", "resume", "rate", "PAUSE", "Resume", "confirm", "abort",
 		"", "rate rate", "pause pause", "\x01\xff", "resume now",
+		"verify", "verify repair", "verify stop", "verify report",
+		"VERIFY Repair rate 4096", "verify rate", "verify now",
+		"verify stop stop", "verify repair repair",
 	};
 
 	msg[0] = '\0';

@@ -399,6 +399,56 @@ dm_settled() {
 	return 1
 }
 
+# A write load whose every lost write shows: fio passes over a device, one
+# after the other, each writing every 64 KiB block once in random order,
+# tagged with the pass number and the block's offset
+# (verify_pattern=0x5eedPPPP%o), then reading everything back. Not
+# verify=crc32c: crc32c blocks are self-consistent, so --verify_only
+# accepts a block left over from an earlier pass, i.e. a lost write; a
+# per-pass tag does not, and the device's content after the load is known
+# exactly: the last pass's.
+# load_pass DEV PASS [FIO-ARGS...]: one pass of the load (see above).
+load_pass() {
+	fio --name=load --filename="$1" --rw=randwrite --bs=64k --direct=1 \
+		--verify=pattern --verify_pattern="$(printf '0x5eed%04x' "$2")%o" \
+		--eta=never "${@:3}" > "/tmp/load-$2.out" 2>&1
+}
+
+# load_start DEV: passes in the background until load_stop.
+load_start() {
+	rm -f /tmp/load*
+	(
+		pass=0
+		while [ ! -e /tmp/load.stop ]; do
+			pass=$((pass + 1))
+			load_pass "$1" "$pass" || { echo "$pass" > /tmp/load.failed; exit 1; }
+			echo "$pass" > /tmp/load.passes
+		done
+	) &
+	load_pid=$!
+}
+
+# load_stop: end the load after its current pass; true if every pass read
+# back what it wrote.
+load_stop() {
+	local rc
+	touch /tmp/load.stop
+	wait "$load_pid"
+	rc=$?
+	passes=$(cat /tmp/load.passes 2> /dev/null || echo 0)
+	diag "load: $passes passes verified, exit $rc"
+	[ -e /tmp/load.failed ] &&
+		grep -m 5 -E '^fio|verify|err=' "/tmp/load-$(cat /tmp/load.failed).out" | sed 's/^/# /'
+	[ "$rc" -eq 0 ] && [ "$passes" -ge 1 ]
+}
+
+# load_verify DEV: DEV holds exactly what the last pass wrote.
+load_verify() {
+	load_pass "$1" "$passes" --verify_only && return 0
+	grep -m 3 -E 'bad|wanted' "/tmp/load-$passes.out" | sed 's/^/# /'
+	return 1
+}
+
 # ktap_expect DESC EXPR: one test case, passed when the shell expression
 # EXPR is true; for compound conditions ('[ a ] && [ b ]'), which
 # ktap_check would cut at the first &&.

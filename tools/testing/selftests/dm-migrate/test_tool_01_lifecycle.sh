@@ -8,14 +8,9 @@
 # leg alone holds every acknowledged write. Every command's exit status and
 # stderr are checked, and nothing is left behind (dm devices, module).
 #
-# The load is fio passes over the whole volume, one after the other while
-# the migration runs. Each pass writes every 64 KiB block once, in random
-# order, tagged with the pass number and the block's offset
-# (verify_pattern=0x5eedPPPP%o), then reads everything back and checks it.
-# Not verify=crc32c: crc32c blocks are self-consistent, so --verify_only
-# accepts a block left over from an earlier pass, i.e. a lost write; a
-# per-pass tag does not, and the volume's content after the load is known
-# exactly: the last pass's.
+# The load is lib.sh's fio passes over the whole volume (load_start), one
+# after the other while the migration runs; the volume's content after it
+# is known exactly: the last pass's.
 # vm: -d src:128M -d dst:128M -d src2:128M -d dst2:128M -t 500
 # debug-kernel: full run only (the lifecycle is the tool's; its swaps are the failure matrix's too)
 # kernels: 6.12 in make check (the tool's lifecycle; the swaps it makes run on 6.1 in the failure matrix and the crash tests)
@@ -27,48 +22,6 @@ src=$(disk src) && dst=$(disk dst) && src2=$(disk src2) && dst2=$(disk dst2) ||
 	die "disks missing"
 bytes=$(($(sectors "$src") * 512))
 region=524288
-
-# load_pass DEV PASS [FIO-ARGS...]: one pass of the load (see above).
-load_pass() {
-	fio --name=load --filename="$1" --rw=randwrite --bs=64k --direct=1 \
-		--verify=pattern --verify_pattern="$(printf '0x5eed%04x' "$2")%o" \
-		--eta=never "${@:3}" > "/tmp/load-$2.out" 2>&1
-}
-
-# load_start DEV: passes in the background until load_stop.
-load_start() {
-	rm -f /tmp/load*
-	(
-		pass=0
-		while [ ! -e /tmp/load.stop ]; do
-			pass=$((pass + 1))
-			load_pass "$1" "$pass" || { echo "$pass" > /tmp/load.failed; exit 1; }
-			echo "$pass" > /tmp/load.passes
-		done
-	) &
-	load_pid=$!
-}
-
-# load_stop: end the load after its current pass; true if every pass read
-# back what it wrote.
-load_stop() {
-	local rc
-	touch /tmp/load.stop
-	wait "$load_pid"
-	rc=$?
-	passes=$(cat /tmp/load.passes 2> /dev/null || echo 0)
-	diag "load: $passes passes verified, exit $rc"
-	[ -e /tmp/load.failed ] &&
-		grep -m 5 -E '^fio|verify|err=' "/tmp/load-$(cat /tmp/load.failed).out" | sed 's/^/# /'
-	[ "$rc" -eq 0 ] && [ "$passes" -ge 1 ]
-}
-
-# load_verify DEV: DEV holds exactly what the last pass wrote.
-load_verify() {
-	load_pass "$1" "$passes" --verify_only && return 0
-	grep -m 3 -E 'bad|wanted' "/tmp/load-$passes.out" | sed 's/^/# /'
-	return 1
-}
 
 # unplug DEV: zero the virtio disk, then take it out of the VM (PCI
 # hot-remove), so that nothing can read from it any more.
