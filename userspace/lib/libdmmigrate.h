@@ -173,6 +173,8 @@ uint64_t dmm_status_verify_repaired(const struct dmm_status *st);
 double dmm_status_verify_percent(const struct dmm_status *st);
 /* Bytes compared per second on each leg, 0 if unknown. */
 uint64_t dmm_status_verify_bytes_per_second(const struct dmm_status *st);
+/* Estimated seconds to the verify's end, -1 if unknown or not running. */
+int64_t dmm_status_verify_seconds_remaining(const struct dmm_status *st);
 /* Times the verify started over after a suspend of the volume. */
 unsigned int dmm_status_verify_restarts(const struct dmm_status *st);
 

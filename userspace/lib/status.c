@@ -266,6 +266,18 @@ uint64_t dmm_status_verify_bytes_per_second(const struct dmm_status *st)
 	return st->verify_ms ? st->verify_bytes * 1000 / st->verify_ms : 0;
 }
 
+int64_t dmm_status_verify_seconds_remaining(const struct dmm_status *st)
+{
+	uint64_t bps = dmm_status_verify_bytes_per_second(st);
+	uint64_t left = (st->regions_total - st->verify_passed) *
+			(st->region_sectors << SECTOR_SHIFT);
+
+	if (dmm_status_verify_state(st) != DMM_VERIFY_RUNNING || !bps)
+		return -1;
+	/* Regions not in sync are passed without a read: an upper bound. */
+	return (int64_t)((left + bps - 1) / bps);
+}
+
 unsigned int dmm_status_verify_restarts(const struct dmm_status *st)
 {
 	return st->verify_restarts;
@@ -327,12 +339,13 @@ void dmm_status_print(const struct dmm_status *st, FILE *out)
 	if (st->verify_state == DMM_VERIFY_NONE)
 		return;
 	dmm__format_bytes(b1, sizeof(b1), dmm_status_verify_bytes_per_second(st));
-	fprintf(out, "  %-13s%s, %.1f%% passed, %llu regions compared, %llu differ, %llu repaired, at %s/s",
+	dmm__format_duration(b2, sizeof(b2), dmm_status_verify_seconds_remaining(st));
+	fprintf(out, "  %-13s%s, %.1f%% passed, %llu regions compared, %llu differ, %llu repaired, at %s/s, %s left",
 		"verify:", verify_names[st->verify_state],
 		dmm_status_verify_percent(st),
 		(unsigned long long)st->verify_compared,
 		(unsigned long long)st->verify_differ,
-		(unsigned long long)st->verify_repaired, b1);
+		(unsigned long long)st->verify_repaired, b1, b2);
 	if (st->verify_restarts)
 		fprintf(out, ", started over %llu times after a suspend",
 			(unsigned long long)st->verify_restarts);
@@ -427,7 +440,11 @@ static void print_verify_json(const struct dmm_status *st, FILE *out)
 	json_u64(out, "bytes_compared", st->verify_bytes);
 	fputc(',', out);
 	json_u64(out, "bytes_per_second", dmm_status_verify_bytes_per_second(st));
-	fputc(',', out);
+	if (dmm_status_verify_seconds_remaining(st) < 0)
+		fputs(",\"seconds_remaining\":null,", out);
+	else
+		fprintf(out, ",\"seconds_remaining\":%lld,",
+			(long long)dmm_status_verify_seconds_remaining(st));
 	json_u64(out, "restarts", st->verify_restarts);
 	fputc('}', out);
 }

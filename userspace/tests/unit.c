@@ -227,7 +227,7 @@ static const char json_verifying[] =
 	"\"state\":\"verifying\",\"percent\":50.00,\"regions_passed\":1024,"
 	"\"regions_compared\":1000,\"regions_differ\":2,"
 	"\"regions_repaired\":0,\"bytes_compared\":524288000,"
-	"\"bytes_per_second\":524288000,\"restarts\":1}}\n";
+	"\"bytes_per_second\":524288000,\"seconds_remaining\":2,\"restarts\":1}}\n";
 
 static void check_json(const struct dmm_status *st, const char *want,
 		       const char *name)

@@ -187,7 +187,8 @@ static void print_verify_progress(const struct dmm_status *st, FILE *out,
 		fputc(i < done ? '#' : '.', out);
 	snprintf(rate, sizeof(rate), "%.1f MiB/s",
 		 dmm_status_verify_bytes_per_second(st) / 1048576.0);
-	fprintf(out, "] %5.1f%% %s %s, %llu differ", percent, rate,
+	fprintf(out, "] %5.1f%% %s %llds left %s, %llu differ", percent, rate,
+		(long long)dmm_status_verify_seconds_remaining(st),
 		dmm_verify_state_name(dmm_status_verify_state(st)),
 		(unsigned long long)dmm_status_verify_differ(st));
 }
