@@ -114,7 +114,7 @@ refused "start: already migrating (6)" 6 "volume vol is already migrating \(paus
 refused "confirm: not in sync (6)" 6 "volume vol is not in sync \(paused, 0.0%\)" confirm vol
 refused "remove: migrating (6)" 6 "volume vol is migrating; confirm or abort" remove vol
 refused "rate: bad rate (1)" 1 "invalid rate '10X'" rate vol 10X
-refused "wait --timeout 1 on a paused copy (8)" 8 "timed out waiting for vol" wait vol --timeout 1
+refused "wait --timeout 1 on a paused copy (8)" 8 "timed out waiting for the sync of vol" wait vol --timeout 1
 tool_ok abort vol && linear_on vol "$src"
 ktap_check "abort of the paused migration: back on the source" [ $? -eq 0 ]
 
