@@ -52,7 +52,10 @@ void dmm__log(struct dmm_ctx *ctx, enum dmm_log_level level,
 	ctx->log_fn(level, msg, ctx->log_data);
 }
 
-/* Record the message of a failure and return its code, for "return". */
+/*
+ * Record the message of a failure and return its code, for "return". Not
+ * logged: the caller prints it once (one line per error, even with -v).
+ */
 int dmm__err(struct dmm_ctx *ctx, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -60,7 +63,6 @@ int dmm__err(struct dmm_ctx *ctx, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
 	va_end(ap);
-	dmm__log(ctx, DMM_LOG_DEBUG, "error %d: %s", code, ctx->err);
 	return code;
 }
 

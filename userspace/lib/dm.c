@@ -58,9 +58,11 @@ static void dm_log(int level, const char *file, int line, int dm_errno,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* libdm's call-chain markers say nothing to a user: dropped. */
+	if (!strcmp(msg, "<backtrace>"))
+		return;
 	/* Keep the first problem: later ones are its consequences. */
-	if ((level & 7) <= LIBDM_LOG_WARN && !ctx->dm_err[0] &&
-	    strcmp(msg, "<backtrace>"))
+	if ((level & 7) <= LIBDM_LOG_WARN && !ctx->dm_err[0])
 		strcpy(ctx->dm_err, msg);
 	dmm__log(ctx, DMM_LOG_DEBUG, "libdevmapper: %s", msg);
 }

@@ -97,8 +97,9 @@ void dmm_set_log_fn(struct dmm_ctx *ctx, dmm_log_fn fn, void *data);
 const char *dmm_last_error(const struct dmm_ctx *ctx);
 
 /*
- * Parse a size or rate: digits with an optional K, M, G or T suffix
- * (powers of 1024); plain numbers are bytes. Returns 0 or DMM_EUSAGE.
+ * Parse a size or rate: digits with an optional K, M, G or T suffix, or
+ * KiB, MiB, GiB or TiB (powers of 1024 both); plain numbers are bytes.
+ * Returns 0 or DMM_EUSAGE.
  */
 int dmm_parse_size(const char *str, uint64_t *bytes);
 
@@ -178,7 +179,11 @@ int64_t dmm_status_verify_seconds_remaining(const struct dmm_status *st);
 /* Times the verify started over after a suspend of the volume. */
 unsigned int dmm_status_verify_restarts(const struct dmm_status *st);
 
-/* Write @st as a human readable block or as one JSON object. */
+/*
+ * Write @st as a human readable block, or as one JSON object without a
+ * newline (the volume object of dmmigrate(8)'s JSON contract; numbers do
+ * not depend on the caller's locale).
+ */
 void dmm_status_print(const struct dmm_status *st, FILE *out);
 void dmm_status_print_json(const struct dmm_status *st, FILE *out);
 /* Write @st as udev KEY=value lines: DM_MIGRATE_STATE=copying... */

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "internal.h"
+#include "json.h"
 
 #define STATUS_FIELDS	20	/* the copy's 12, the verify's 8 */
 #define TABLE_FIELDS	(4 + 1 + 8)	/* devices, region, #features, 8 */
@@ -394,126 +395,76 @@ void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
 		state_names[st->state]);
 }
 
-static void json_str(FILE *out, const char *key, const char *val)
-{
-	const char *p;
-
-	fprintf(out, "\"%s\":", key);
-	if (!val) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (p = val; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
-static void json_u64(FILE *out, const char *key, uint64_t val)
-{
-	fprintf(out, "\"%s\":%llu", key, (unsigned long long)val);
-}
-
-static void print_verify_json(const struct dmm_status *st, FILE *out)
+static void print_verify_json(const struct dmm_status *st, struct dmm_json *j)
 {
 	if (st->verify_state == DMM_VERIFY_NONE) {
-		fputs("\"verify\":null", out);
+		dmm_json_null(j, "verify");
 		return;
 	}
-	fputs("\"verify\":{", out);
-	json_str(out, "state", verify_names[st->verify_state]);
-	fprintf(out, ",\"percent\":%.2f,", dmm_status_verify_percent(st));
-	json_u64(out, "regions_passed", st->verify_passed);
-	fputc(',', out);
-	json_u64(out, "regions_compared", st->verify_compared);
-	fputc(',', out);
-	json_u64(out, "regions_differ", st->verify_differ);
-	fputc(',', out);
-	json_u64(out, "regions_repaired", st->verify_repaired);
-	fputc(',', out);
-	json_u64(out, "bytes_compared", st->verify_bytes);
-	fputc(',', out);
-	json_u64(out, "bytes_per_second", dmm_status_verify_bytes_per_second(st));
-	if (dmm_status_verify_seconds_remaining(st) < 0)
-		fputs(",\"seconds_remaining\":null,", out);
-	else
-		fprintf(out, ",\"seconds_remaining\":%lld,",
-			(long long)dmm_status_verify_seconds_remaining(st));
-	json_u64(out, "restarts", st->verify_restarts);
-	fputc('}', out);
+	dmm_json_open(j, "verify", '{');
+	dmm_json_str(j, "state", verify_names[st->verify_state]);
+	dmm_json_ratio(j, "percent", st->verify_passed, st->regions_total);
+	dmm_json_u64(j, "regions_passed", st->verify_passed);
+	dmm_json_u64(j, "regions_compared", st->verify_compared);
+	dmm_json_u64(j, "regions_differ", st->verify_differ);
+	dmm_json_u64(j, "regions_repaired", st->verify_repaired);
+	dmm_json_u64(j, "bytes_compared", st->verify_bytes);
+	dmm_json_u64(j, "bytes_per_second",
+		     dmm_status_verify_bytes_per_second(st));
+	dmm_json_known(j, "seconds_remaining",
+		       dmm_status_verify_seconds_remaining(st));
+	dmm_json_u64(j, "restarts", st->verify_restarts);
+	dmm_json_close(j, '}');
 }
+
+/* The members of a migrating volume, null for an idle one. */
+static const char *const migrating_members[] = {
+	"region_size", "regions_in_sync", "regions_total", "percent",
+	"rate_limit", "bytes_per_second", "bytes_copied", "seconds_remaining",
+	"source_health", "destination_health", "metadata_health",
+	"source_errors", "destination_errors", "errors", "verify",
+};
 
 void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 {
 	bool idle = st->state == DMM_STATE_IDLE;
-	int64_t remaining = dmm_status_seconds_remaining(st);
 	char src[256], dst[256], meta[256];
+	struct dmm_json j;
+	unsigned int i;
 
-	fputc('{', out);
-	json_str(out, "name", st->name);
-	fputc(',', out);
-	json_str(out, "state", state_names[st->state]);
-	fputc(',', out);
-	json_str(out, "source", dev_name(st->source, src, sizeof(src)));
-	fputc(',', out);
-	json_str(out, "source_dev", st->source);
-	fputc(',', out);
-	json_str(out, "destination",
-		 idle ? NULL : dev_name(st->dest, dst, sizeof(dst)));
-	fputc(',', out);
-	json_str(out, "destination_dev", idle ? NULL : st->dest);
-	fputc(',', out);
-	json_str(out, "metadata", st->metadata[0] ?
-		 dev_name(st->metadata, meta, sizeof(meta)) : NULL);
-	fputc(',', out);
-	json_u64(out, "size", st->len_sectors << SECTOR_SHIFT);
+	dmm_json_init(&j, out);
+	dmm_json_open(&j, NULL, '{');
+	dmm_json_str(&j, "name", st->name);
+	dmm_json_str(&j, "state", state_names[st->state]);
+	dmm_json_str(&j, "source", dev_name(st->source, src, sizeof(src)));
+	dmm_json_str(&j, "source_dev", st->source);
+	dmm_json_str(&j, "destination",
+		     idle ? NULL : dev_name(st->dest, dst, sizeof(dst)));
+	dmm_json_str(&j, "destination_dev", idle ? NULL : st->dest);
+	dmm_json_str(&j, "metadata", st->metadata[0] ?
+		     dev_name(st->metadata, meta, sizeof(meta)) : NULL);
+	dmm_json_u64(&j, "size", st->len_sectors << SECTOR_SHIFT);
 	if (idle) {
-		fputs(",\"region_size\":null,\"regions_in_sync\":null,"
-		      "\"regions_total\":null,\"percent\":null,"
-		      "\"rate_limit\":null,\"bytes_per_second\":null,"
-		      "\"bytes_copied\":null,\"seconds_remaining\":null,"
-		      "\"source_health\":null,\"destination_health\":null,"
-		      "\"metadata_health\":null,\"source_errors\":null,"
-		      "\"destination_errors\":null,\"errors\":null,"
-		      "\"verify\":null}\n", out);
+		for (i = 0; i < sizeof(migrating_members) / sizeof(migrating_members[0]); i++)
+			dmm_json_null(&j, migrating_members[i]);
+		dmm_json_close(&j, '}');
 		return;
 	}
-	fputc(',', out);
-	json_u64(out, "region_size", st->region_sectors << SECTOR_SHIFT);
-	fputc(',', out);
-	json_u64(out, "regions_in_sync", st->regions_in_sync);
-	fputc(',', out);
-	json_u64(out, "regions_total", st->regions_total);
-	fprintf(out, ",\"percent\":%.2f,", dmm_status_percent(st));
-	json_u64(out, "rate_limit", st->rate);
-	fputc(',', out);
-	json_u64(out, "bytes_per_second", dmm_status_bytes_per_second(st));
-	fputc(',', out);
-	json_u64(out, "bytes_copied", st->bytes_copied);
-	if (remaining < 0)
-		fputs(",\"seconds_remaining\":null,", out);
-	else
-		fprintf(out, ",\"seconds_remaining\":%lld,",
-			(long long)remaining);
-	json_str(out, "source_health", health_names[st->source_health]);
-	fputc(',', out);
-	json_str(out, "destination_health", health_names[st->dest_health]);
-	fputc(',', out);
-	json_str(out, "metadata_health", st->metadata[0] ?
-		 health_names[st->metadata_health] : NULL);
-	fputc(',', out);
-	json_u64(out, "source_errors", st->source_errors);
-	fputc(',', out);
-	json_u64(out, "destination_errors", st->dest_errors);
-	fputc(',', out);
-	json_u64(out, "errors", st->source_errors + st->dest_errors);
-	fputc(',', out);
-	print_verify_json(st, out);
-	fputs("}\n", out);
+	dmm_json_u64(&j, "region_size", st->region_sectors << SECTOR_SHIFT);
+	dmm_json_u64(&j, "regions_in_sync", st->regions_in_sync);
+	dmm_json_u64(&j, "regions_total", st->regions_total);
+	dmm_json_ratio(&j, "percent", st->regions_in_sync, st->regions_total);
+	dmm_json_u64(&j, "rate_limit", st->rate);
+	dmm_json_u64(&j, "bytes_per_second", dmm_status_bytes_per_second(st));
+	dmm_json_u64(&j, "bytes_copied", st->bytes_copied);
+	dmm_json_known(&j, "seconds_remaining", dmm_status_seconds_remaining(st));
+	dmm_json_str(&j, "source_health", health_names[st->source_health]);
+	dmm_json_str(&j, "destination_health", health_names[st->dest_health]);
+	dmm_json_str(&j, "metadata_health", st->metadata[0] ?
+		     health_names[st->metadata_health] : NULL);
+	dmm_json_u64(&j, "source_errors", st->source_errors);
+	dmm_json_u64(&j, "destination_errors", st->dest_errors);
+	dmm_json_u64(&j, "errors", st->source_errors + st->dest_errors);
+	print_verify_json(st, &j);
+	dmm_json_close(&j, '}');
 }

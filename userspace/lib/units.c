@@ -21,8 +21,9 @@ int dmm_parse_size(const char *str, uint64_t *bytes)
 		val = val * 10 + (*p - '0');
 	}
 	if (*p) {
+		/* K or KiB, as dmm__format_bytes() prints them; not KB. */
 		s = strchr(suffixes, toupper((unsigned char)*p));
-		if (!s || p[1])
+		if (!s || (p[1] && strcmp(p + 1, "iB")))
 			return DMM_EUSAGE;
 		mult <<= 10 * (s - suffixes + 1);
 	}

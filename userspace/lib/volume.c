@@ -111,10 +111,15 @@ int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
 static int volume_lock(struct dmm_ctx *ctx, const char *name,
 		       struct dmm_status *st, int *lock, const char **finished)
 {
+	struct dmm__dm_dev dev;
 	int r;
 
 	ctx->already_done = false;
-	r = dmm__check_name(ctx, name) ?: dmm__lock(ctx, name, lock);
+	/* A command refused for a volume that does not exist creates nothing. */
+	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
+	if (!r && !dev.exists)
+		r = dmm__volume_read(ctx, name, st);
+	r = r ?: dmm__lock(ctx, name, lock);
 	if (r)
 		return r;
 	r = dmm__repair(ctx, name, finished) ?:
@@ -719,6 +724,7 @@ int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate)
 int dmm_status_get(struct dmm_ctx *ctx, const char *name,
 		   struct dmm_status **st)
 {
+	struct dmm__dm_dev dev;
 	int r, lock;
 
 	*st = malloc(sizeof(**st));
@@ -726,10 +732,12 @@ int dmm_status_get(struct dmm_ctx *ctx, const char *name,
 		return dmm__enomem(ctx);
 	/*
 	 * Repair what a killed dmmigrate left, unless one is at work on the
-	 * volume (or it is udev, run from a swap that holds the lock).
+	 * volume (or it is udev, run from a swap that holds the lock). Only
+	 * a volume that exists is locked: asking about a name creates
+	 * nothing.
 	 */
-	r = dmm__check_name(ctx, name);
-	if (!r && !dmm__trylock(ctx, name, &lock)) {
+	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
+	if (!r && dev.exists && !dmm__trylock(ctx, name, &lock)) {
 		r = dmm__repair(ctx, name, NULL);
 		dmm__unlock(lock);
 	}

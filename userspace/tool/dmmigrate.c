@@ -19,8 +19,11 @@
 #include <unistd.h>
 
 #include "libdmmigrate.h"
+#include "json.h"
 
 #define VERSION		"1.0.0"
+/* The JSON contract's version: dmmigrate(8), "JSON OUTPUT". */
+#define JSON_VERSION	1
 
 enum {
 	OPT_JSON	= 1 << 0,
@@ -39,6 +42,11 @@ enum {
 	OPT_VERIFY	= 1 << 13,
 	OPT_BACKGROUND	= 1 << 14,
 	OPT_STOP	= 1 << 15,
+	OPT_VERBOSE	= 1 << 16,
+	OPT_QUIET	= 1 << 17,
+	OPT_HELP	= 1 << 18,
+	/* Every command takes these, before or after its name. */
+	OPT_GLOBAL	= OPT_JSON | OPT_VERBOSE | OPT_QUIET | OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +66,9 @@ static const struct option long_options[] = {
 	{ "verify",		no_argument,		NULL, OPT_VERIFY },
 	{ "background",		no_argument,		NULL, OPT_BACKGROUND },
 	{ "stop",		no_argument,		NULL, OPT_STOP },
+	{ "verbose",		no_argument,		NULL, OPT_VERBOSE },
+	{ "quiet",		no_argument,		NULL, OPT_QUIET },
+	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -80,26 +91,93 @@ struct command {
 };
 
 static const char *prog = "dmmigrate";
-static bool verbose;
+static bool verbose, quiet;
+
+/*
+ * --json: stdout holds one JSON object, the answer (dmmigrate(8), "JSON
+ * OUTPUT"), opened at the first member and closed by finish(); errors
+ * are in it as "error" and on stderr as a line.
+ */
+static bool json;
+static const char *json_command;	/* the command word, NULL if none */
+static struct dmm_json answer_json;
+static bool answer_opened;
+
+static struct dmm_json *answer(void)
+{
+	if (!answer_opened) {
+		dmm_json_init(&answer_json, stdout);
+		dmm_json_open(&answer_json, NULL, '{');
+		dmm_json_u64(&answer_json, "version", JSON_VERSION);
+		dmm_json_str(&answer_json, "command", json_command);
+		answer_opened = true;
+	}
+	return &answer_json;
+}
+
+/* Human output: neither with --json nor with -q. */
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (json || quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+static const char *const error_names[] = {
+	[DMM_OK] = "ok",
+	[DMM_EUSAGE] = "usage",
+	[DMM_EPERM] = "permission",
+	[DMM_ENOMEM] = "memory",
+	[DMM_ENODEV] = "no-device",
+	[DMM_EBUSY] = "busy",
+	[DMM_ESTATE] = "state",
+	[DMM_ELEG] = "leg-failed",
+	[DMM_ETIMEDOUT] = "timed-out",
+	[DMM_EDM] = "device-mapper",
+	[DMM_EDIFFER] = "differ",
+};
+
+/* Report failure @r with @msg: a line on stderr, and in the answer. */
+static int report(int r, const char *msg)
+{
+	struct dmm_json *j;
+
+	fprintf(stderr, "%s: %s\n", prog, msg);
+	if (json) {
+		j = answer();
+		dmm_json_open(j, "error", '{');
+		dmm_json_u64(j, "code", r);
+		dmm_json_str(j, "name", r > 0 && r <= DMM_EDIFFER ?
+			     error_names[r] : "unknown");
+		dmm_json_str(j, "message", msg);
+		dmm_json_close(j, '}');
+	}
+	return r;
+}
 
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "; see '%s --help'\n", prog);
-	return DMM_EUSAGE;
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, "; see '%s --help'", prog);
+	return report(DMM_EUSAGE, msg);
 }
 
 static int fail(struct dmm_ctx *ctx, int r)
 {
-	if (r)
-		fprintf(stderr, "%s: %s\n", prog, dmm_last_error(ctx));
-	return r;
+	return r ? report(r, dmm_last_error(ctx)) : r;
 }
 
 static void log_stderr(enum dmm_log_level level, const char *msg, void *data)
@@ -229,6 +307,43 @@ static int wait_volume(struct dmm_ctx *ctx, const char *name,
 			dmm_status_print_progress);
 }
 
+/* A command's answer about one volume: its name and what was done. */
+static void answer_done(const char *name, const char *result)
+{
+	if (json) {
+		dmm_json_str(answer(), "name", name);
+		dmm_json_str(answer(), "result", result);
+	}
+}
+
+/*
+ * The kernel's list of differing regions ("3-5 9 ...") as "ranges":
+ * [[3,5],[9,9]] and "ranges_truncated" when it ends in "...".
+ */
+static void answer_ranges(struct dmm_json *j, char *ranges)
+{
+	unsigned long long first, last;
+	bool truncated = false;
+	char *tok, *save;
+
+	dmm_json_open(j, "ranges", '[');
+	for (tok = strtok_r(ranges, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "...")) {
+			truncated = true;
+			continue;
+		}
+		if (sscanf(tok, "%llu-%llu", &first, &last) != 2)
+			last = first = strtoull(tok, NULL, 10);
+		dmm_json_open(j, NULL, '[');
+		dmm_json_u64(j, NULL, first);
+		dmm_json_u64(j, NULL, last);
+		dmm_json_close(j, ']');
+	}
+	dmm_json_close(j, ']');
+	dmm_json_bool(j, "ranges_truncated", truncated);
+}
+
 /*
  * Run a verify of @name to its end, progress on a terminal, and say what
  * it found: the ranges that differ, in regions and bytes.
@@ -237,6 +352,7 @@ static int run_verify(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 		      const struct options *o)
 {
 	struct dmm_status *st;
+	struct dmm_json *j;
 	char ranges[4096];
 	int r;
 
@@ -244,35 +360,55 @@ static int run_verify(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	if (r || (o->set & OPT_BACKGROUND))
 		return r;
 	r = wait_for(ctx, name, dmm_verify_wait, o->timeout,
-		     isatty(STDOUT_FILENO), print_verify_progress);
+		     isatty(STDOUT_FILENO) && !json && !quiet,
+		     print_verify_progress);
 	if (r == DMM_ETIMEDOUT)
 		fprintf(stderr, "%s: the verify of %s goes on; stop it with '%s verify %s --stop'\n",
 			prog, name, prog, name);
 	if ((r && r != DMM_EDIFFER) || dmm_status_get(ctx, name, &st))
 		return r;
-	printf("%s: verify %s: %llu regions compared, %llu differ, %llu repaired\n",
-	       name, dmm_verify_state_name(dmm_status_verify_state(st)),
-	       (unsigned long long)dmm_status_verify_compared(st),
-	       (unsigned long long)dmm_status_verify_differ(st),
-	       (unsigned long long)dmm_status_verify_repaired(st));
+	say("%s: verify %s: %llu regions compared, %llu differ, %llu repaired\n",
+	    name, dmm_verify_state_name(dmm_status_verify_state(st)),
+	    (unsigned long long)dmm_status_verify_compared(st),
+	    (unsigned long long)dmm_status_verify_differ(st),
+	    (unsigned long long)dmm_status_verify_repaired(st));
+	if (dmm_verify_ranges(ctx, name, ranges, sizeof(ranges)))
+		ranges[0] = '\0';
+	if (r == DMM_EDIFFER)
+		say("%s: regions that differ: %s\n", name, ranges);
+	if (json) {
+		j = answer();
+		dmm_json_open(j, "verify", '{');
+		dmm_json_str(j, "state",
+			     dmm_verify_state_name(dmm_status_verify_state(st)));
+		dmm_json_u64(j, "regions_compared", dmm_status_verify_compared(st));
+		dmm_json_u64(j, "regions_differ", dmm_status_verify_differ(st));
+		dmm_json_u64(j, "regions_repaired", dmm_status_verify_repaired(st));
+		answer_ranges(j, ranges);
+		dmm_json_close(j, '}');
+	}
 	dmm_status_free(st);
 	/* Calls that succeed leave the wait's message for fail() to print. */
-	if (r == DMM_EDIFFER && !dmm_verify_ranges(ctx, name, ranges, sizeof(ranges)))
-		printf("%s: regions that differ: %s\n", name, ranges);
 	return r;
 }
 
 static int cmd_create(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
+	int r;
+
 	(void)o;
-	return fail(ctx, dmm_create(ctx, args[0], args[1]));
+	r = dmm_create(ctx, args[0], args[1]);
+	if (!r)
+		answer_done(args[0], "created");
+	return fail(ctx, r);
 }
 
 static int cmd_start(struct dmm_ctx *ctx, char **args,
 		     const struct options *o)
 {
 	unsigned int flags = 0;
+	bool already;
 	int r;
 
 	if ((o->set & OPT_FRESH) && !o->metadata)
@@ -285,15 +421,19 @@ static int cmd_start(struct dmm_ctx *ctx, char **args,
 		flags |= DMM_START_FRESH_METADATA;
 	r = dmm_start(ctx, args[0], args[1], o->metadata, o->region_bytes,
 		      o->rate, flags);
-	if (!r && dmm_already_done(ctx))
-		printf("%s: already migrating to %s\n", args[0], args[1]);
-	return fail(ctx, r);
+	if (r)
+		return fail(ctx, r);
+	already = dmm_already_done(ctx);
+	if (already)
+		say("%s: already migrating to %s\n", args[0], args[1]);
+	answer_done(args[0], already ? "already" : "started");
+	return 0;
 }
 
 struct status_walk {
 	const struct options *o;
-	unsigned int count;
 	bool all;	/* a volume removed meanwhile is no error */
+	bool opened;	/* the answer's "volumes" array */
 };
 
 static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
@@ -305,47 +445,79 @@ static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
 	r = dmm_status_get(ctx, name, &st);
 	if (r)
 		return walk->all && r == DMM_ENODEV ? 0 : r;
-	if (walk->o->set & OPT_JSON) {
-		fputs(walk->count ? "," : "", stdout);
+	if (json) {
+		if (!walk->opened)
+			dmm_json_open(answer(), "volumes", '[');
+		walk->opened = true;
+		dmm_json_key(answer(), NULL);
 		dmm_status_print_json(st, stdout);
 	} else if (walk->o->set & OPT_EXPORT) {
 		dmm_status_print_export(st, stdout);
 	} else {
 		dmm_status_print(st, stdout);
 	}
-	walk->count++;
 	dmm_status_free(st);
 	return 0;
+}
+
+/*
+ * Every volume, or @name alone: in JSON always {"volumes": [...]}, the
+ * array written only once a volume was read, so that a failure is an
+ * "error", never an empty list.
+ */
+static int show_volumes(struct dmm_ctx *ctx, const char *name,
+			const struct options *o)
+{
+	struct status_walk walk = { .o = o, .all = !name };
+	int r;
+
+	if (name)
+		r = print_volume(ctx, name, &walk);
+	else
+		r = dmm_for_each_volume(ctx, print_volume, &walk);
+	if (json && !r && !walk.opened)
+		dmm_json_open(answer(), "volumes", '[');
+	if (json && (walk.opened || !r))
+		dmm_json_close(answer(), ']');
+	return fail(ctx, r);
 }
 
 static int cmd_status(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
-	struct status_walk walk = { .o = o };
-	bool json = o->set & OPT_JSON;
-	int r;
+	unsigned int set = o->set & ~(OPT_VERBOSE | OPT_QUIET);
 
-	if ((o->set & OPT_EXPORT) && (!args[0] || o->set != OPT_EXPORT))
+	if ((set & OPT_EXPORT) && (!args[0] || set != OPT_EXPORT))
 		return usage_error("--export needs a NAME and no other option");
-	if (o->set & OPT_WATCH) {
+	if (set & OPT_WATCH) {
 		if (!args[0] || json)
 			return usage_error("--watch needs a NAME and no --json");
 		return fail(ctx, wait_volume(ctx, args[0], 0, true));
 	}
-	if (args[0])
-		return fail(ctx, print_volume(ctx, args[0], &walk));
-
-	walk.all = true;
-	fputs(json ? "[" : "", stdout);
-	r = dmm_for_each_volume(ctx, print_volume, &walk);
-	fputs(json ? "]\n" : "", stdout);
-	return fail(ctx, r);
+	return show_volumes(ctx, args[0], o);
 }
 
 static int cmd_wait(struct dmm_ctx *ctx, char **args,
 		    const struct options *o)
 {
-	return fail(ctx, wait_volume(ctx, args[0], o->timeout, false));
+	int r = wait_volume(ctx, args[0], o->timeout, false);
+
+	if (!r)
+		answer_done(args[0], "synced");
+	return fail(ctx, r);
+}
+
+/* "confirmed"/"aborted" or "already", and how long I/O was paused. */
+static void answer_swap(struct dmm_ctx *ctx, const char *name,
+			const char *done, unsigned int pause_ms)
+{
+	bool already = dmm_already_done(ctx);
+
+	answer_done(name, already ? "already" : done);
+	if (json && already)
+		dmm_json_null(answer(), "pause_ms");
+	else if (json)
+		dmm_json_u64(answer(), "pause_ms", pause_ms);
 }
 
 static int cmd_confirm(struct dmm_ctx *ctx, char **args,
@@ -363,13 +535,15 @@ static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 		r = run_verify(ctx, args[0], 0, o);
 	if (!r)
 		r = dmm_confirm(ctx, args[0], flags, &pause_ms);
-	if (!r && dmm_already_done(ctx))
-		printf("%s: already confirmed, now on the destination\n",
-		       args[0]);
-	else if (!r)
-		printf("%s: confirmed, now on the destination (I/O paused %u ms)\n",
-		       args[0], pause_ms);
-	return fail(ctx, r);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already confirmed, now on the destination\n", args[0]);
+	else
+		say("%s: confirmed, now on the destination (I/O paused %u ms)\n",
+		    args[0], pause_ms);
+	answer_swap(ctx, args[0], "confirmed", pause_ms);
+	return 0;
 }
 
 static int cmd_abort(struct dmm_ctx *ctx, char **args,
@@ -380,11 +554,23 @@ static int cmd_abort(struct dmm_ctx *ctx, char **args,
 
 	(void)o;
 	r = dmm_abort(ctx, args[0], &pause_ms);
-	if (!r && dmm_already_done(ctx))
-		printf("%s: already aborted, back on the source\n", args[0]);
-	else if (!r)
-		printf("%s: aborted, back on the source (I/O paused %u ms)\n",
-		       args[0], pause_ms);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already aborted, back on the source\n", args[0]);
+	else
+		say("%s: aborted, back on the source (I/O paused %u ms)\n",
+		    args[0], pause_ms);
+	answer_swap(ctx, args[0], "aborted", pause_ms);
+	return 0;
+}
+
+/* A command whose only answer is that it was done. */
+static int simple(struct dmm_ctx *ctx, const char *name, int r,
+		  const char *done)
+{
+	if (!r)
+		answer_done(name, done);
 	return fail(ctx, r);
 }
 
@@ -392,40 +578,66 @@ static int cmd_pause(struct dmm_ctx *ctx, char **args,
 		     const struct options *o)
 {
 	(void)o;
-	return fail(ctx, dmm_pause(ctx, args[0]));
+	return simple(ctx, args[0], dmm_pause(ctx, args[0]), "paused");
 }
 
 static int cmd_resume(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
 	(void)o;
-	return fail(ctx, dmm_resume(ctx, args[0]));
+	return simple(ctx, args[0], dmm_resume(ctx, args[0]), "resumed");
 }
+
+/* Rates may end in "/s", as status prints them: 100MiB/s. */
+static int parse_rate(const char *arg, uint64_t *rate)
+{
+	char buf[64];
+	size_t len = strlen(arg);
+
+	if (len >= sizeof(buf))
+		return DMM_EUSAGE;
+	strcpy(buf, arg);
+	if (len > 2 && !strcmp(buf + len - 2, "/s"))
+		buf[len - 2] = '\0';
+	return dmm_parse_size(buf, rate);
+}
+
+#define RATE_ERROR	"invalid rate '%s': give bytes per second like 10M, 10MiB or 10MiB/s, 0 for unlimited"
 
 static int cmd_rate(struct dmm_ctx *ctx, char **args,
 		    const struct options *o)
 {
 	uint64_t rate;
+	int r;
 
 	(void)o;
-	if (dmm_parse_size(args[1], &rate))
-		return usage_error("invalid rate '%s': give bytes per second like 10M, 0 for unlimited",
-				   args[1]);
-	return fail(ctx, dmm_set_rate(ctx, args[0], rate));
+	if (parse_rate(args[1], &rate))
+		return usage_error(RATE_ERROR, args[1]);
+	r = simple(ctx, args[0], dmm_set_rate(ctx, args[0], rate), "rate-set");
+	if (!r && json)
+		dmm_json_u64(answer(), "rate_limit", rate);
+	return r;
 }
 
 static int cmd_verify(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
-	if (o->set & OPT_STOP) {
-		if (o->set != OPT_STOP)
+	unsigned int set = o->set & ~(OPT_VERBOSE | OPT_QUIET | OPT_JSON);
+	int r;
+
+	if (set & OPT_STOP) {
+		if (set != OPT_STOP)
 			return usage_error("--stop takes no other option");
-		return fail(ctx, dmm_verify_stop(ctx, args[0]));
+		return simple(ctx, args[0], dmm_verify_stop(ctx, args[0]),
+			      "stopped");
 	}
-	if ((o->set & OPT_BACKGROUND) && (o->set & OPT_TIMEOUT))
+	if ((set & OPT_BACKGROUND) && (set & OPT_TIMEOUT))
 		return usage_error("--timeout is for a verify waited for, not --background");
-	return fail(ctx, run_verify(ctx, args[0],
-				    o->set & OPT_REPAIR ? DMM_VERIFY_REPAIR : 0, o));
+	r = run_verify(ctx, args[0], o->set & OPT_REPAIR ? DMM_VERIFY_REPAIR : 0,
+		       o);
+	if (!r)
+		answer_done(args[0], o->set & OPT_BACKGROUND ? "started" : "equal");
+	return fail(ctx, r);
 }
 
 static int list_volume(struct dmm_ctx *ctx, const char *name, void *data)
@@ -443,11 +655,13 @@ static int list_volume(struct dmm_ctx *ctx, const char *name, void *data)
 	return 0;
 }
 
+/* In JSON, list answers as status does: one shape for both. */
 static int cmd_list(struct dmm_ctx *ctx, char **args,
 		    const struct options *o)
 {
 	(void)args;
-	(void)o;
+	if (json)
+		return show_volumes(ctx, NULL, o);
 	return fail(ctx, dmm_for_each_volume(ctx, list_volume, NULL));
 }
 
@@ -455,19 +669,30 @@ static int cmd_remove(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
 	(void)o;
-	return fail(ctx, dmm_remove(ctx, args[0]));
+	return simple(ctx, args[0], dmm_remove(ctx, args[0]), "removed");
 }
 
 static void print_activated(const char *name, int result, const char *what,
 			    void *data)
 {
 	unsigned int *count = data;
+	struct dmm_json *j;
 
-	(*count)++;
-	if (result)
+	if (json) {
+		j = answer();
+		if (!*count)
+			dmm_json_open(j, "volumes", '[');
+		dmm_json_open(j, NULL, '{');
+		dmm_json_str(j, "name", name);
+		dmm_json_str(j, "result", result ? "failed" : "activated");
+		dmm_json_str(j, "message", what);
+		dmm_json_close(j, '}');
+	} else if (result) {
 		printf("%s: not activated: %s\n", name, what);
-	else
-		printf("%s: %s\n", name, what);
+	} else {
+		say("%s: %s\n", name, what);
+	}
+	(*count)++;
 }
 
 static int cmd_activate(struct dmm_ctx *ctx, char **args,
@@ -478,8 +703,12 @@ static int cmd_activate(struct dmm_ctx *ctx, char **args,
 
 	(void)o;
 	r = dmm_activate(ctx, args[0], print_activated, &count);
+	if (json && !count)
+		dmm_json_open(answer(), "volumes", '[');
+	if (json)
+		dmm_json_close(answer(), ']');
 	if (!r && !count)
-		printf("no migration to activate\n");
+		say("no migration to activate\n");
 	return fail(ctx, r);
 }
 
@@ -491,8 +720,8 @@ static const struct command commands[] = {
 	  OPT_PAUSED,
 	  "NAME DEST [--metadata DEV [--fresh-metadata]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
 	  "start copying volume NAME to DEST" },
-	{ "status", cmd_status, 0, 1, OPT_JSON | OPT_WATCH | OPT_EXPORT,
-	  "[NAME] [--json] [--watch] [--export]",
+	{ "status", cmd_status, 0, 1, OPT_WATCH | OPT_EXPORT,
+	  "[NAME] [--watch] [--export]",
 	  "show progress and leg health (--export: udev KEY=value)" },
 	{ "wait", cmd_wait, 1, 1, OPT_TIMEOUT, "NAME [--timeout SECONDS]",
 	  "until in sync (0) or a failure (non-zero)" },
@@ -520,15 +749,26 @@ static void print_help(void)
 {
 	unsigned int i;
 
-	printf("Usage: %s [-v] COMMAND [ARGS]\n\n", prog);
+	printf("Usage: %s [-v|-q] [--json] COMMAND [ARGS]\n\n", prog);
 	for (i = 0; i < NR_COMMANDS; i++)
 		printf("  %s %s\n      %s\n", commands[i].name,
 		       commands[i].usage, commands[i].help);
-	printf("\nSizes and rates take K, M, G, T suffixes (powers of 1024).\n"
+	printf("\nEvery command takes, before or after its name: -v (--verbose), -q\n"
+	       "(--quiet: no message on success), --json (one JSON object on stdout,\n"
+	       "errors included) and -h (--help: that command's usage).\n"
+	       "Sizes and rates take K, M, G, T or KiB, MiB, GiB, TiB (powers of\n"
+	       "1024); rates may end in /s.\n"
 	       "Exit codes: 0 ok, 1 usage, 2 permission, 3 memory, 4 no device,\n"
 	       "5 busy/exists, 6 refused by state, 7 leg failed, 8 timeout,\n"
 	       "9 kernel target or device-mapper failure, 10 verify found a\n"
 	       "difference. See dmmigrate(8).\n");
+}
+
+static void print_command_help(const struct command *cmd)
+{
+	printf("Usage: %s %s %s\n  %s\n\nSee '%s --help' for the options of every command and\n"
+	       "dmmigrate(8) for the details.\n", prog, cmd->name, cmd->usage,
+	       cmd->help, prog);
 }
 
 static int parse_value(int opt, const char *arg, struct options *o)
@@ -545,9 +785,8 @@ static int parse_value(int opt, const char *arg, struct options *o)
 					   arg);
 		return 0;
 	case OPT_RATE:
-		if (dmm_parse_size(arg, &o->rate))
-			return usage_error("invalid rate '%s': give bytes per second like 10M, 0 for unlimited",
-					   arg);
+		if (parse_rate(arg, &o->rate))
+			return usage_error(RATE_ERROR, arg);
 		return 0;
 	case OPT_TIMEOUT:
 		errno = 0;
@@ -560,6 +799,20 @@ static int parse_value(int opt, const char *arg, struct options *o)
 	return 0;
 }
 
+/* getopt's answer for a short option as the OPT_* it stands for. */
+static int short_option(int opt)
+{
+	switch (opt) {
+	case 'v':
+		return OPT_VERBOSE;
+	case 'q':
+		return OPT_QUIET;
+	case 'h':
+		return OPT_HELP;
+	}
+	return opt;
+}
+
 static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
 		       int argc, char **argv)
 {
@@ -568,20 +821,30 @@ static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":vqh", long_options, NULL)) != -1) {
+		opt = short_option(opt);
 		if (opt == '?')
 			return usage_error("unknown option '%s' for %s",
 					   argv[optind - 1], cmd->name);
 		if (opt == ':')
 			return usage_error("option '%s' needs a value",
 					   argv[optind - 1]);
-		if (!(cmd->options & opt))
+		if (!((cmd->options | OPT_GLOBAL) & opt))
 			return usage_error("option '%s' is not valid for %s",
 					   argv[optind - 1], cmd->name);
 		o.set |= opt;
 		r = parse_value(opt, optarg, &o);
 		if (r)
 			return r;
+	}
+	verbose |= o.set & OPT_VERBOSE;
+	quiet |= o.set & OPT_QUIET;
+	if (verbose && quiet)
+		return usage_error("-v and -q do not go together");
+	if (o.set & OPT_HELP) {
+		json = false;	/* help is for people */
+		print_command_help(cmd);
+		return 0;
 	}
 
 	nargs = argc - optind;
@@ -592,16 +855,37 @@ static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
 	return cmd->run(ctx, argv + optind, &o);
 }
 
+/* The answer's last part: --json always writes one object. */
+static int finish(int r)
+{
+	if (json) {
+		answer();
+		dmm_json_close(&answer_json, '}');
+		fputc('\n', stdout);
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct dmm_ctx *ctx;
 	unsigned int i;
 	int r, first = 1;
 
+	/* Known before any message, so that every error is in the answer. */
+	for (i = 1; i < (unsigned int)argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+
 	for (; first < argc && argv[first][0] == '-'; first++) {
 		if (!strcmp(argv[first], "-v") ||
 		    !strcmp(argv[first], "--verbose")) {
 			verbose = true;
+		} else if (!strcmp(argv[first], "-q") ||
+			   !strcmp(argv[first], "--quiet")) {
+			quiet = true;
+		} else if (!strcmp(argv[first], "--json")) {
+			continue;
 		} else if (!strcmp(argv[first], "-h") ||
 			   !strcmp(argv[first], "--help")) {
 			print_help();
@@ -610,25 +894,24 @@ int main(int argc, char **argv)
 			printf("%s %s\n", prog, VERSION);
 			return 0;
 		} else {
-			return usage_error("unknown option '%s'", argv[first]);
+			return finish(usage_error("unknown option '%s'", argv[first]));
 		}
 	}
 	if (first == argc)
-		return usage_error("no command given");
+		return finish(usage_error("no command given"));
 
 	for (i = 0; i < NR_COMMANDS; i++)
 		if (!strcmp(argv[first], commands[i].name))
 			break;
 	if (i == NR_COMMANDS)
-		return usage_error("unknown command '%s'", argv[first]);
+		return finish(usage_error("unknown command '%s'", argv[first]));
+	json_command = commands[i].name;
 
-	if (dmm_ctx_new(&ctx)) {
-		fprintf(stderr, "%s: out of memory; free some memory and retry\n",
-			prog);
-		return DMM_ENOMEM;
-	}
+	if (dmm_ctx_new(&ctx))
+		return finish(report(DMM_ENOMEM,
+				     "out of memory; free some memory and retry"));
 	dmm_set_log_fn(ctx, log_stderr, NULL);
 	r = run_command(ctx, &commands[i], argc - first, argv + first);
 	dmm_ctx_free(ctx);
-	return r;
+	return finish(r);
 }

@@ -2,7 +2,10 @@
 # dmmigrate end to end under a write load: create, start (loading the
 # module itself), status in both forms checked field by field against the
 # target, pause, resume, rate, wait, confirm, list, remove; then a second
-# volume started and aborted mid-copy under load. After confirm the source,
+# volume started and aborted mid-copy under load. The JSON answers of
+# dmmigrate(8)'s contract (the envelope, errors, confirm and abort), -q, a
+# repeated start, and commands about a volume that does not exist, which
+# must create no file. After confirm the source,
 # and after abort the destination, is zeroed and unplugged from the VM, and
 # the volume still reads exactly what the load last wrote: the surviving
 # leg alone holds every acknowledged write. Every command's exit status and
@@ -16,7 +19,7 @@
 # kernels: 6.12 in make check (the tool's lifecycle; the swaps it makes run on 6.1 in the failure matrix and the crash tests)
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 24
+ktap_plan 28
 
 src=$(disk src) && dst=$(disk dst) && src2=$(disk src2) && dst2=$(disk dst2) ||
 	die "disks missing"
@@ -96,6 +99,28 @@ json_coherent copying 8388608 && [ "$(jfield regions_in_sync)" -ge "$s1" ] &&
 	[ "$(jfield regions_in_sync)" -le "$s2" ]
 ktap_check "status --json: every field coherent, in sync between two dmsetup samples" [ $? -eq 0 ]
 
+# envelope COMMAND: $out is one line, the JSON answer of COMMAND listing
+# volumes, vol among them.
+envelope() {
+	[ "$(echo "$out" | wc -l)" = 1 ] &&
+		grep -q "^{\"version\":1,\"command\":\"$1\",\"volumes\":\[.*{\"name\":\"vol\",\"state\":\"copying\",.*}\]}$" <<< "$out" ||
+		{ diag "$1 --json: $out"; return 1; }
+}
+tool_ok status vol --json && envelope status && tool_ok --json status && envelope status &&
+	tool_ok list --json && envelope list
+ktap_check "status NAME, status and list with --json: one envelope, version 1, volumes" [ $? -eq 0 ]
+
+tool start vol "$dst" --rate 8M
+same "start again" "$rc: $out" "0: vol: already migrating to $dst" &&
+	tool_ok start vol "$dst" --rate 8M -q && same "start again -q" "$out" ""
+ktap_check "start again with the same arguments: exit 0, says so; with -q silent" [ $? -eq 0 ]
+
+tool status typo-vol
+same "status typo-vol" "$rc" 4 && tool confirm typo-vol --json && same "confirm typo-vol" "$rc" 4 &&
+	grep -q '"error":{"code":4,"name":"no-device","message":"volume typo-vol does not exist' <<< "$out" &&
+	[ ! -e /run/dmmigrate/typo-vol.lock ] && ! ls /run/dmmigrate | grep -q typo
+ktap_check "status and confirm of a volume that does not exist: exit 4, JSON error, no file made" [ $? -eq 0 ]
+
 tool_ok pause vol && [ -z "$out" ] && wait_state vol paused 5 &&
 	dmsetup table vol | grep -q ' paused rate 8388608$'
 ktap_check "pause: exit 0, state and table paused" [ $? -eq 0 ]
@@ -108,6 +133,12 @@ diag "paused under load: in sync $s1 -> $s2, bytes $b1 -> $b2"
 same "in sync" "$s2" "$s1" && same "bytes copied" "$b2" "$b1" && json_coherent paused 8388608
 ktap_check "paused: the copy stands still, status --json says paused" [ $? -eq 0 ]
 
+tool confirm vol --json
+same "confirm while paused" "$rc" 6 && diag "$out" &&
+	grep -q '^{"version":1,"command":"confirm","error":{"code":6,"name":"state","message":"volume vol is not in sync (paused, [0-9.]*%); .*"}}$' <<< "$out" &&
+	same "stderr" "$err" "dmmigrate: $(sed 's/.*"message":"\(.*\)"}}$/\1/' <<< "$out")"
+ktap_check "confirm refused while paused: exit 6, the JSON error on stdout, its message on stderr" [ $? -eq 0 ]
+
 tool_ok resume vol && [ -z "$out" ] && sleep 2 && [ "$(in_sync vol)" -gt "$s2" ] &&
 	tool_ok status vol --json && json_coherent copying 8388608
 ktap_check "resume: exit 0, the copy moves again" [ $? -eq 0 ]
@@ -116,9 +147,9 @@ tool_ok list && echo "$out" | sed 's/^/# /' &&
 	grep -Eq '^vol +copying +[0-9]+\.[0-9]%$' <<< "$out" && same "list lines" "$(echo "$out" | wc -l)" 1
 ktap_check "list: the volume, copying, with its percent" [ $? -eq 0 ]
 
-tool_ok rate vol 32M && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33554432$' &&
+tool_ok rate vol 32MiB/s && [ -z "$out" ] && dmsetup table vol | grep -q ' 2 rate 33554432$' &&
 	tool_ok status vol --json && same rate_limit "$(jfield rate_limit)" 33554432
-ktap_check "rate 32M: exit 0, in the table and in status" [ $? -eq 0 ]
+ktap_check "rate 32MiB/s (as status prints rates): exit 0, in the table and in status" [ $? -eq 0 ]
 
 tool_ok wait vol --timeout 120 && [ -z "$out" ] && tool_ok status vol --json &&
 	json_coherent synced 33554432 && same regions_in_sync "$(jfield regions_in_sync)" 256 &&
@@ -149,11 +180,11 @@ tool_ok list && echo "$out" | sed 's/^/# /' && grep -Eq '^vol +idle +0\.0%$' <<<
 	grep -Eq '^vol2 +copying +[0-9]+\.[0-9]%$' <<< "$out" && same "list lines" "$(echo "$out" | wc -l)" 2
 ktap_check "list: vol idle, vol2 copying" [ $? -eq 0 ]
 
-kill -0 "$load_pid" && tool_ok abort vol2 &&
-	grep -Eq '^vol2: aborted, back on the source \(I/O paused [0-9]+ ms\)$' <<< "$out" &&
+kill -0 "$load_pid" && tool_ok abort vol2 --json &&
+	grep -Eq '^\{"version":1,"command":"abort","name":"vol2","result":"aborted","pause_ms":[0-9]+\}$' <<< "$out" &&
 	linear_on vol2 "$src2" && tool_ok status vol2 --json && same state "$(jfield state)" idle &&
 	same source "$(jfield source)" "$src2"
-ktap_check "abort mid-copy under load: exit 0, pause reported, linear on the source" [ $? -eq 0 ]
+ktap_check "abort --json mid-copy under load: exit 0, the answer with the pause, linear on the source" [ $? -eq 0 ]
 diag "$out"
 
 ktap_check "the load on vol2 read back every pass across start and abort" load_stop
