@@ -149,13 +149,29 @@ static bool __record_job(struct migrate_c *mc, struct copy_job *job)
 }
 
 /*
+ * True when the regions in sync have reached another hundredth of the
+ * volume (or fallen back from one) since the last progress event.
+ */
+static bool __progress_step(struct migrate_c *mc)
+{
+	u64 step = div64_u64((u64)migrate_nr_in_sync(mc->sync) * 100,
+			     migrate_nr_regions(mc->sync));
+
+	lockdep_assert_held(&mc->lock);
+	if (step == mc->progress_step)
+		return false;
+	mc->progress_step = step;
+	return true;
+}
+
+/*
  * Record finished copies. The writes they held, and the discards waiting
  * for a slot, are added to @held for the caller to dispatch again.
  */
 void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 {
 	struct copy_job *job, *tmp;
-	bool synced = false;
+	bool synced = false, progressed = false;
 	unsigned long flags;
 	LIST_HEAD(done);
 
@@ -172,6 +188,7 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 
 		spin_lock_irqsave(&mc->lock, flags);
 		synced |= __record_job(mc, job);
+		progressed |= __progress_step(mc);
 		/*
 		 * From here writes to the region see it in sync (mirrored) or,
 		 * after a failed copy, not copied (source only); the held ones
@@ -190,6 +207,8 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 	if (synced) {
 		DMINFO("%s: every region is in sync", mc_name(mc));
 		migrate_raise_event(mc);
+	} else if (progressed) {
+		migrate_raise_progress(mc);
 	}
 	wake_up_all(&mc->jobs_drained);
 }

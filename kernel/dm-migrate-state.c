@@ -4,8 +4,8 @@
  * reports, the clock of time spent copying, and the events that tell
  * userspace of a change.
  *
- * migrate_leg_failed() and migrate_raise_event() may be called in any
- * context, bio completion included; migrate_event_work() runs in process
+ * migrate_leg_failed(), migrate_raise_event() and migrate_raise_progress()
+ * may be called in any context, bio completion included; migrate_event_work() runs in process
  * context and may sleep.
  */
 #include <linux/kobject.h>
@@ -78,14 +78,26 @@ void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg)
 
 void migrate_raise_event(struct migrate_c *mc)
 {
+	/*
+	 * Seen by the event work queued here or by the one pending: a work
+	 * item runs after the stores made before it was queued.
+	 */
+	WRITE_ONCE(mc->uevent_due, true);
 	/* dm_table_event() takes a mutex: never call it from bio completion. */
+	schedule_work(&mc->event_work);
+}
+
+/* A progress step: a dm event for monitors, no uevent. */
+void migrate_raise_progress(struct migrate_c *mc)
+{
 	schedule_work(&mc->event_work);
 }
 
 /*
  * Every state change: a dm event (dmsetup wait, dmmigrate wait) and a change
  * uevent carrying the new state, which udev rules can act on; the state is
- * read here, so a burst of changes reports the latest.
+ * read here, so a burst of changes reports the latest. A progress step: the
+ * dm event alone.
  */
 void migrate_event_work(struct work_struct *ws)
 {
@@ -94,11 +106,12 @@ void migrate_event_work(struct work_struct *ws)
 	char state[32], *envp[] = { state, NULL };
 	unsigned long flags;
 
+	dm_table_event(mc->ti->table);
+	if (!xchg(&mc->uevent_due, false))
+		return;
 	spin_lock_irqsave(&mc->lock, flags);
 	snprintf(state, sizeof(state), "DM_MIGRATE_STATE=%s",
 		 migrate_state_name(__migrate_state(mc)));
 	spin_unlock_irqrestore(&mc->lock, flags);
-
-	dm_table_event(mc->ti->table);
 	kobject_uevent_env(&disk_to_dev(disk)->kobj, KOBJ_CHANGE, envp);
 }

@@ -229,6 +229,14 @@ struct migrate_c {
 	struct work_struct worker;
 	struct delayed_work waker;	/* ends a rate-limit pause */
 	struct work_struct event_work;
+	/*
+	 * A state change is also a uevent (udev rules act on states); a
+	 * progress step is a dm event alone. Set before event_work is
+	 * queued, taken by it.
+	 */
+	bool uevent_due;
+	/* Hundredths of the regions in sync at the last progress event. */
+	u64 progress_step;
 
 	struct dm_kcopyd_client *kc;
 	/*
@@ -320,6 +328,7 @@ void __migrate_update_copier_clock(struct migrate_c *mc);
 bool migrate_leg_is_failed(struct migrate_c *mc, enum migrate_leg_id leg);
 void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg);
 void migrate_raise_event(struct migrate_c *mc);
+void migrate_raise_progress(struct migrate_c *mc);
 void migrate_event_work(struct work_struct *ws);
 
 /* dm-migrate-claim.c */

@@ -119,7 +119,9 @@ mkdir -p "$stage/ksft/scripts" "$stage/ksft/tools/testing/selftests"
 cp "$src/scripts/subarch.include" "$stage/ksft/scripts/"
 cp -r "$src/tools/testing/selftests/"{Makefile,lib.mk,kselftest} "$stage/ksft/tools/testing/selftests/"
 cp -r "$top/tools/testing/selftests/dm-migrate" "$stage/ksft/tools/testing/selftests/"
-[ -x "$top/userspace/build/dmmigrate" ] && cp "$top/userspace/build/dmmigrate" "$stage/usr/local/sbin/"
+for p in dmmigrate migrate-volume; do
+	[ -x "$top/userspace/build/$p" ] && cp "$top/userspace/build/$p" "$stage/usr/local/sbin/"
+done
 for h in "${helpers[@]}"; do
 	cp "$top/$h" "$stage/usr/local/sbin/"
 done

@@ -5,8 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+const char *dmm_version(void)
+{
+	return DMM_VERSION;
+}
 
 int dmm_ctx_new(struct dmm_ctx **ctx)
 {
@@ -14,11 +20,14 @@ int dmm_ctx_new(struct dmm_ctx **ctx)
 	if (!*ctx)
 		return DMM_ENOMEM;
 	(*ctx)->lock_wait_ms = DMM_LOCK_WAIT_MS;
+	(*ctx)->event_fd = -1;
 	return DMM_OK;
 }
 
 void dmm_ctx_free(struct dmm_ctx *ctx)
 {
+	if (ctx && ctx->event_fd >= 0)
+		close(ctx->event_fd);
 	free(ctx);
 }
 

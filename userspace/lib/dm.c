@@ -10,19 +10,15 @@
 #include <libdevmapper.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "internal.h"
 
 #define LIBDM_LOG_WARN	4	/* libdm's _LOG_WARN: levels <= are problems */
-
-extern char **environ;
 
 struct dm_req {
 	int type;
@@ -33,8 +29,8 @@ struct dm_req {
 	const char *ttype;
 	const char *params;
 	const char *message;
-	uint32_t event_nr;
 	struct timespec *ran_at;	/* when the ioctl returned */
+	int absent_errno;	/* means "no such thing": returned as -errno */
 	int (*read)(struct dmm_ctx *ctx, struct dm_task *dmt, void *data);
 	void *data;
 };
@@ -80,11 +76,6 @@ static int dm_fail(struct dmm_ctx *ctx, const struct dm_req *req, int err)
 		return dmm__err(ctx, DMM_EDM,
 				"device-mapper is not available (%s); load the dm_mod module and run as root",
 				ctx->dm_err);
-
-	if (err == EINTR)
-		return dmm__err(ctx, DMM_ETIMEDOUT,
-				"interrupted while waiting for %s; run the command again",
-				name);
 
 	switch (code) {
 	case DMM_EPERM:
@@ -135,9 +126,6 @@ static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
 	if (req->message && (!dm_task_set_sector(dmt, 0) ||
 			     !dm_task_set_message(dmt, req->message)))
 		goto out_setup;
-	if (req->type == DM_DEVICE_WAITEVENT &&
-	    !dm_task_set_event_nr(dmt, req->event_nr))
-		goto out_setup;
 	/* Both tables map the same data: no need to freeze a filesystem. */
 	if (req->type == DM_DEVICE_SUSPEND && !dm_task_skip_lockfs(dmt))
 		goto out_setup;
@@ -153,7 +141,9 @@ static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
 	}
 
 	if (!dm_task_run(dmt)) {
-		r = dm_fail(ctx, req, dm_task_get_errno(dmt));
+		r = dm_task_get_errno(dmt);
+		r = req->absent_errno && r == req->absent_errno ? -r :
+		    dm_fail(ctx, req, r);
 		goto out;
 	}
 	if (req->ran_at)
@@ -195,37 +185,28 @@ static int read_versions(struct dmm_ctx *ctx, struct dm_task *dmt,
 	return DMM_OK;
 }
 
-static void modprobe(struct dmm_ctx *ctx)
-{
-	char *argv[] = { "modprobe", "-q", "dm-migrate", NULL };
-	int status;
-	pid_t pid;
-
-	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ))
-		return;
-	waitpid(pid, &status, 0);
-	dmm__log(ctx, DMM_LOG_DEBUG, "modprobe dm-migrate: status %d", status);
-}
-
 int dmm__dm_check_target(struct dmm_ctx *ctx)
 {
 	struct version_query q = { 0 };
+	/*
+	 * Asking for one target's version makes the kernel load its module
+	 * (request_module "dm-migrate"), as it does for a table: no
+	 * modprobe is run from the caller's PATH and environment.
+	 */
 	struct dm_req req = {
-		.type = DM_DEVICE_LIST_VERSIONS,
-		.what = "list the device-mapper targets",
+		.type = DM_DEVICE_GET_TARGET_VERSION,
+		.what = "look up the device-mapper target",
+		.name = DMM_TARGET,
 		.read = read_versions,
 		.data = &q,
+		.absent_errno = EINVAL,	/* the kernel's "no such target" */
 	};
 	int r;
 
 	if (ctx->target_checked)
 		return DMM_OK;
 	r = dm_run(ctx, &req);
-	if (!r && !q.found) {
-		modprobe(ctx);
-		r = dm_run(ctx, &req);
-	}
-	if (r)
+	if (r > 0)
 		return r;
 	if (!q.found)
 		return dmm__err(ctx, DMM_EDM,
@@ -535,19 +516,6 @@ int dmm__dm_message_answer(struct dmm_ctx *ctx, const char *name,
 }
 
 /* Returns DMM_ETIMEDOUT when a signal interrupted the wait. */
-int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
-		       uint32_t event_nr)
-{
-	struct dm_req req = {
-		.type = DM_DEVICE_WAITEVENT,
-		.what = "wait for an event of",
-		.name = name,
-		.event_nr = event_nr,
-	};
-
-	return dm_run(ctx, &req);
-}
-
 struct name_list {
 	char **names;
 	unsigned int count;

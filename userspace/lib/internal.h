@@ -31,19 +31,14 @@ struct dmm_ctx {
 	bool target_checked;
 	bool already_done;	/* the last command found its work done */
 	unsigned int lock_wait_ms;	/* how long to wait for a busy volume */
-};
-
-enum dmm_health {
-	DMM_HEALTH_NONE,	/* metadata only: no device */
-	DMM_HEALTH_OK,
-	DMM_HEALTH_FAILED,
+	int event_fd;		/* dmm_event_fd(), -1 until asked for */
 };
 
 /* One volume: its table and, while migrating, the target's status. */
 struct dmm_status {
 	char name[DMM_NAME_MAX + 1];
 	enum dmm_state state;
-	uint32_t event_nr;	/* of the status read, for waiting */
+	uint32_t event_nr;	/* of the status read: the volume's events */
 	uint64_t len_sectors;
 
 	/* Table: devices as major:minor, as the kernel echoes them. */
@@ -75,6 +70,9 @@ struct dmm_status {
 	uint64_t verify_ms;
 	uint64_t verify_restarts;
 };
+
+/* event.c: wait up to @timeout_ms (-1: for ever) for the armed descriptor. */
+int dmm__event_poll(struct dmm_ctx *ctx, int timeout_ms);
 
 /* context.c */
 __attribute__((format(printf, 3, 4)))
@@ -128,8 +126,6 @@ int dmm__dm_clear(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg);
 int dmm__dm_message_answer(struct dmm_ctx *ctx, const char *name,
 			   const char *msg, char *buf, size_t len);
-int dmm__dm_wait_event(struct dmm_ctx *ctx, const char *name,
-		       uint32_t event_nr);
 int dmm__dm_list(struct dmm_ctx *ctx, char ***names, unsigned int *count);
 
 /* device.c: block device facts from stat, ioctls and sysfs. */

@@ -59,6 +59,20 @@ enum dmm_verify_state {
 	DMM_VERIFY_FAILED,	/* a leg failed: could not compare */
 };
 
+/* A leg's health, as the target reports it. */
+enum dmm_health {
+	DMM_HEALTH_NONE,	/* no such leg: an idle volume, no metadata */
+	DMM_HEALTH_OK,
+	DMM_HEALTH_FAILED,
+};
+
+/* The devices of a migration. */
+enum dmm_leg {
+	DMM_LEG_SOURCE,
+	DMM_LEG_DESTINATION,
+	DMM_LEG_METADATA,
+};
+
 enum dmm_log_level {
 	DMM_LOG_ERROR,
 	DMM_LOG_INFO,
@@ -86,6 +100,9 @@ struct dmm_status;
 typedef void (*dmm_log_fn)(enum dmm_log_level level, const char *msg,
 			   void *data);
 
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *dmm_version(void);
+
 /* Context: holds the logger and the last error. Returns 0 or DMM_ENOMEM. */
 int dmm_ctx_new(struct dmm_ctx **ctx);
 void dmm_ctx_free(struct dmm_ctx *ctx);
@@ -103,10 +120,17 @@ const char *dmm_last_error(const struct dmm_ctx *ctx);
  */
 int dmm_parse_size(const char *str, uint64_t *bytes);
 
-/* Wrap @device as /dev/mapper/@name: a linear table, uuid MIGRATE-@name. */
+/*
+ * Wrap @device as /dev/mapper/@name: a linear table, uuid MIGRATE-@name.
+ * Repeated over the same device (its source, if it migrates), it succeeds
+ * with dmm_already_done() true; over another device, DMM_EBUSY.
+ */
 int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device);
 
-/* Remove an idle volume. */
+/*
+ * Remove an idle volume. A volume that does not exist counts as removed:
+ * 0, with dmm_already_done() true.
+ */
 int dmm_remove(struct dmm_ctx *ctx, const char *name);
 
 /*
@@ -157,6 +181,28 @@ void dmm_status_free(struct dmm_status *st);
 const char *dmm_status_name(const struct dmm_status *st);
 enum dmm_state dmm_status_state(const struct dmm_status *st);
 const char *dmm_state_name(enum dmm_state state);
+/* The volume's size in bytes. */
+uint64_t dmm_status_size(const struct dmm_status *st);
+/*
+ * A leg's device as "major:minor", "" when the volume has none (an idle
+ * volume's destination and metadata, a migration without metadata).
+ */
+const char *dmm_status_leg_dev(const struct dmm_status *st, enum dmm_leg leg);
+/* Its path (/dev/vdb) in @buf, or "major:minor" when sysfs knows none. */
+const char *dmm_status_leg_path(const struct dmm_status *st, enum dmm_leg leg,
+				char *buf, size_t len);
+enum dmm_health dmm_status_leg_health(const struct dmm_status *st,
+				      enum dmm_leg leg);
+/* I/O errors the target counted on a leg (0 for the metadata device). */
+uint64_t dmm_status_leg_errors(const struct dmm_status *st, enum dmm_leg leg);
+const char *dmm_health_name(enum dmm_health health);
+/* Region size in bytes and the regions in sync and in all; 0 when idle. */
+uint64_t dmm_status_region_size(const struct dmm_status *st);
+uint64_t dmm_status_regions_in_sync(const struct dmm_status *st);
+uint64_t dmm_status_regions_total(const struct dmm_status *st);
+/* The copy's rate limit in bytes per second (0: none) and bytes copied. */
+uint64_t dmm_status_rate_limit(const struct dmm_status *st);
+uint64_t dmm_status_bytes_copied(const struct dmm_status *st);
 /* Percent of regions in sync, 0 when idle. */
 double dmm_status_percent(const struct dmm_status *st);
 /* Average copy throughput in bytes per second, 0 if unknown. */
@@ -201,17 +247,25 @@ typedef int (*dmm_volume_fn)(struct dmm_ctx *ctx, const char *name,
 int dmm_for_each_volume(struct dmm_ctx *ctx, dmm_volume_fn fn, void *data);
 
 /*
+ * dm events for a caller's own event loop: @fd (owned by @ctx, closed by
+ * dmm_ctx_free()) turns readable (POLLIN) once any dm device has raised
+ * an event since the last dmm_event_arm(). Arm first, then read the
+ * statuses you watch, then poll: no event is missed. No signal is used.
+ */
+int dmm_event_fd(struct dmm_ctx *ctx, int *fd);
+int dmm_event_arm(struct dmm_ctx *ctx);
+
+/*
  * Block on dm events until @name is in sync with a healthy destination
- * (0), a leg fails (DMM_ELEG) or it is not migrating (DMM_ESTATE). @fn
- * (may be NULL) is called with each status read; when it returns non-zero
- * the wait ends with DMM_ETIMEDOUT. A signal that interrupts the wait makes
- * it read the status and call @fn again: callers refresh a display or
- * enforce a deadline with a periodic timer (setitimer(2)) whose handler is
- * installed without SA_RESTART.
+ * (0), a leg fails (DMM_ELEG), it is not migrating (DMM_ESTATE), or
+ * @timeout_ms passes (DMM_ETIMEDOUT; 0 waits for ever). @fn (may be NULL)
+ * is called with each status read, at every event and at least once a
+ * second; when it returns non-zero the wait ends with DMM_ETIMEDOUT.
+ * Safe in threaded programs: no signal is used, one context per thread.
  */
 typedef int (*dmm_progress_fn)(const struct dmm_status *st, void *data);
-int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
-	     void *data);
+int dmm_wait(struct dmm_ctx *ctx, const char *name, unsigned int timeout_ms,
+	     dmm_progress_fn fn, void *data);
 
 /*
  * Start an online verify of migrating volume @name: the kernel reads every
@@ -233,10 +287,11 @@ int dmm_verify_stop(struct dmm_ctx *ctx, const char *name);
  * Block on dm events until the verify of @name has ended: 0 when every
  * region compared was equal, DMM_EDIFFER when some differed (repaired or
  * not), DMM_ELEG when a leg failed, DMM_ESTATE when it was stopped, never
- * started or the volume no longer migrates. @fn as for dmm_wait().
+ * started or the volume no longer migrates. @timeout_ms and @fn as for
+ * dmm_wait().
  */
-int dmm_verify_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
-		    void *data);
+int dmm_verify_wait(struct dmm_ctx *ctx, const char *name,
+		    unsigned int timeout_ms, dmm_progress_fn fn, void *data);
 
 /*
  * The regions the last verify of @name found to differ, as the kernel
@@ -248,9 +303,9 @@ int dmm_verify_ranges(struct dmm_ctx *ctx, const char *name, char *buf,
 		      size_t len);
 
 /*
- * True after a dmm_start(), dmm_confirm() or dmm_abort() that returned 0
- * without doing anything because an interrupted earlier call had already
- * done it (or, for dmm_start(), the volume migrates to @dest already).
+ * True after a dmm_create(), dmm_remove(), dmm_start(), dmm_confirm() or
+ * dmm_abort() that returned 0 without doing anything because an earlier
+ * call (perhaps interrupted) had already done it.
  */
 int dmm_already_done(const struct dmm_ctx *ctx);
 

@@ -202,6 +202,78 @@ const char *dmm_state_name(enum dmm_state state)
 	return state <= DMM_STATE_HALTED ? state_names[state] : "unknown";
 }
 
+uint64_t dmm_status_size(const struct dmm_status *st)
+{
+	return st->len_sectors << SECTOR_SHIFT;
+}
+
+const char *dmm_status_leg_dev(const struct dmm_status *st, enum dmm_leg leg)
+{
+	switch (leg) {
+	case DMM_LEG_SOURCE:
+		return st->source;
+	case DMM_LEG_DESTINATION:
+		return st->state == DMM_STATE_IDLE ? "" : st->dest;
+	case DMM_LEG_METADATA:
+		return st->state == DMM_STATE_IDLE ? "" : st->metadata;
+	}
+	return "";
+}
+
+enum dmm_health dmm_status_leg_health(const struct dmm_status *st,
+				      enum dmm_leg leg)
+{
+	if (st->state == DMM_STATE_IDLE)
+		return leg == DMM_LEG_SOURCE ? DMM_HEALTH_OK : DMM_HEALTH_NONE;
+	switch (leg) {
+	case DMM_LEG_SOURCE:
+		return st->source_health;
+	case DMM_LEG_DESTINATION:
+		return st->dest_health;
+	case DMM_LEG_METADATA:
+		return st->metadata[0] ? st->metadata_health : DMM_HEALTH_NONE;
+	}
+	return DMM_HEALTH_NONE;
+}
+
+uint64_t dmm_status_leg_errors(const struct dmm_status *st, enum dmm_leg leg)
+{
+	if (st->state == DMM_STATE_IDLE)
+		return 0;
+	return leg == DMM_LEG_SOURCE ? st->source_errors :
+	       leg == DMM_LEG_DESTINATION ? st->dest_errors : 0;
+}
+
+const char *dmm_health_name(enum dmm_health health)
+{
+	return health <= DMM_HEALTH_FAILED ? health_names[health] : "unknown";
+}
+
+uint64_t dmm_status_region_size(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->region_sectors << SECTOR_SHIFT;
+}
+
+uint64_t dmm_status_regions_in_sync(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->regions_in_sync;
+}
+
+uint64_t dmm_status_regions_total(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->regions_total;
+}
+
+uint64_t dmm_status_rate_limit(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->rate;
+}
+
+uint64_t dmm_status_bytes_copied(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->bytes_copied;
+}
+
 double dmm_status_percent(const struct dmm_status *st)
 {
 	if (st->state == DMM_STATE_IDLE || !st->regions_total)
@@ -291,6 +363,20 @@ static const char *dev_name(const char *majmin, char *buf, size_t len)
 
 	if (dmm__parse_dev(majmin, &dev) || dmm__dev_path(dev, buf, len))
 		return majmin;
+	return buf;
+}
+
+const char *dmm_status_leg_path(const struct dmm_status *st, enum dmm_leg leg,
+				char *buf, size_t len)
+{
+	const char *dev = dmm_status_leg_dev(st, leg);
+
+	if (!*dev) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	if (dev_name(dev, buf, len) != buf)
+		snprintf(buf, len, "%s", dev);
 	return buf;
 }
 

@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -168,6 +170,31 @@ static int leg_path(struct dmm_ctx *ctx, const char *majmin, char *buf,
 	return DMM_OK;
 }
 
+/*
+ * @name exists: a create repeated (after a timeout, a kill) succeeds when
+ * it made that volume over that device (its source, migrating or not).
+ */
+static int created_over(struct dmm_ctx *ctx, const char *name,
+			const struct dmm__blk *b)
+{
+	char dev[32], path[PATH_MAX];
+	struct dmm_status st;
+	int r;
+
+	r = dmm__repair(ctx, name, NULL) ?: dmm__volume_read(ctx, name, &st);
+	if (r)
+		return r;
+	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
+	if (!strcmp(st.source, dev)) {
+		ctx->already_done = true;
+		return DMM_OK;
+	}
+	return dmm__err(ctx, DMM_EBUSY,
+			"volume %s already exists over %s; pick another name or remove it first",
+			name, leg_path(ctx, st.source, path, sizeof(path)) ?
+			st.source : path);
+}
+
 int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 {
 	struct dmm__dm_dev info;
@@ -177,6 +204,7 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 	unsigned int lbs;
 	uint64_t bytes;
 
+	ctx->already_done = false;
 	r = dmm__check_name(ctx, name) ?: dmm__blk_open(ctx, device, &b);
 	if (r)
 		return r;
@@ -190,9 +218,7 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 	if (r)
 		goto out;
 	if (info.exists) {
-		r = dmm__err(ctx, DMM_EBUSY,
-			     "%s already exists; pick another name or remove it first",
-			     name);
+		r = created_over(ctx, name, &b);
 		goto out;
 	}
 	r = dmm__check_unused(ctx, &b) ?:
@@ -217,9 +243,18 @@ out_blk:
 
 int dmm_remove(struct dmm_ctx *ctx, const char *name)
 {
+	struct dmm__dm_dev dev;
 	struct dmm_status st;
 	int r, lock;
 
+	/* Gone already (a repeated remove): done, and nothing made. */
+	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
+	if (r)
+		return r;
+	if (!dev.exists) {
+		ctx->already_done = true;
+		return DMM_OK;
+	}
 	r = volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
@@ -824,49 +859,63 @@ static int verify_result(struct dmm_ctx *ctx, const struct dmm_status *st)
 	}
 }
 
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /*
- * Block on dm events until @result says the wait is over; @percent and
- * @what for the message of a timeout (@fn returned non-zero).
+ * Block on dm events until @result says the wait is over, @timeout_ms
+ * (0: none) passes or @fn asks to stop; @percent and @what for the
+ * message of a timeout. @fn is called with every status read: at each
+ * event, and at least once a second for a display to move.
  */
 static int wait_events(struct dmm_ctx *ctx, const char *name,
+		       unsigned int timeout_ms,
 		       int (*result)(struct dmm_ctx *ctx, const struct dmm_status *st),
 		       double (*percent)(const struct dmm_status *st),
 		       const char *what, dmm_progress_fn fn, void *data)
 {
+	int64_t deadline = now_ms() + timeout_ms, left;
 	struct dmm_status st;
 	int r;
 
 	for (;;) {
-		/* The event number is read first, so no event is missed. */
-		r = dmm__volume_read(ctx, name, &st);
+		/* Armed before the read: an event after it wakes the poll. */
+		r = dmm_event_arm(ctx) ?: dmm__volume_read(ctx, name, &st);
 		if (r)
 			return r;
 		r = result(ctx, &st);
-		if (fn && fn(&st, data) && r == -EAGAIN)
+		if (r != -EAGAIN)
+			return r;
+		left = timeout_ms ? deadline - now_ms() : 1000;
+		if ((fn && fn(&st, data)) || left <= 0)
 			return dmm__err(ctx, DMM_ETIMEDOUT,
 					"timed out waiting for %s of %s (%.1f%%, %s); wait longer or see 'dmmigrate status %s'",
 					what, name, percent(&st),
 					dmm_state_name(st.state), name);
-		if (r != -EAGAIN)
-			return r;
-		r = dmm__dm_wait_event(ctx, name, st.event_nr);
-		if (r && r != DMM_ETIMEDOUT)
+		r = dmm__event_poll(ctx, left < 1000 ? (int)left : 1000);
+		if (r)
 			return r;
 	}
 }
 
-int dmm_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
-	     void *data)
+int dmm_wait(struct dmm_ctx *ctx, const char *name, unsigned int timeout_ms,
+	     dmm_progress_fn fn, void *data)
 {
-	return wait_events(ctx, name, wait_result, dmm_status_percent, "the sync",
-			   fn, data);
+	return wait_events(ctx, name, timeout_ms, wait_result, dmm_status_percent,
+			   "the sync", fn, data);
 }
 
-int dmm_verify_wait(struct dmm_ctx *ctx, const char *name, dmm_progress_fn fn,
-		    void *data)
+int dmm_verify_wait(struct dmm_ctx *ctx, const char *name,
+		    unsigned int timeout_ms, dmm_progress_fn fn, void *data)
 {
-	return wait_events(ctx, name, verify_result, dmm_status_verify_percent,
-			   "the verify", fn, data);
+	return wait_events(ctx, name, timeout_ms, verify_result,
+			   dmm_status_verify_percent, "the verify", fn, data);
 }
 
 int dmm_verify_start(struct dmm_ctx *ctx, const char *name, unsigned int flags,

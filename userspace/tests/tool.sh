@@ -99,7 +99,7 @@ expect "create: not a block device" 1 "not a block device" create vol0 /etc/pass
 
 # Per-command help, and the options every command takes anywhere.
 for cmd in create start status wait confirm verify abort pause resume rate \
-	   list remove activate; do
+	   monitor list remove activate; do
 	expect "$cmd --help"	0 "^Usage: dmmigrate $cmd"	"$cmd" --help
 done
 expect "-h after the command"	0 "^Usage: dmmigrate rate NAME RATE" rate -h
@@ -169,6 +169,7 @@ else
 	if ! grep -qw device-mapper /proc/devices; then
 		expect_json "status without device-mapper" 9 status --json status
 		expect_json "list without device-mapper" 9 list list --json
+		expect_json "monitor without device-mapper" 9 monitor monitor --json
 	fi
 fi
 

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,14 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "libdmmigrate.h"
 #include "json.h"
 
-#define VERSION		"1.0.0"
 /* The JSON contract's version: dmmigrate(8), "JSON OUTPUT". */
 #define JSON_VERSION	1
 
@@ -102,6 +102,7 @@ static bool json;
 static const char *json_command;	/* the command word, NULL if none */
 static struct dmm_json answer_json;
 static bool answer_opened;
+static bool answer_streamed;	/* monitor: an answer per line, written */
 
 static struct dmm_json *answer(void)
 {
@@ -187,67 +188,28 @@ static void log_stderr(enum dmm_log_level level, const char *msg, void *data)
 		fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
-/*
- * Timeouts and redraws: a periodic SIGALRM interrupts the blocking dm
- * event wait (no SA_RESTART), and dmm_wait() then calls us back.
- */
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	alarms++;
-}
-
-static void start_ticks(void)
-{
-	struct sigaction sa = { .sa_handler = on_alarm };
-	struct itimerval it = {
-		.it_interval = { 1, 0 },
-		.it_value = { 1, 0 },
-	};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void stop_ticks(void)
-{
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
-
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
 struct waiter {
-	struct timespec deadline;
-	bool has_deadline;
 	bool watch;
 	bool tty;
 	void (*print)(const struct dmm_status *st, FILE *out, unsigned int width);
 };
 
+/* Called by the library's waits at each event and every second. */
 static int on_progress(const struct dmm_status *st, void *data)
 {
 	struct waiter *w = data;
 	struct winsize ws = { .ws_col = 80 };
-	struct timespec now;
 
-	if (w->watch) {
-		/* A serial console is a tty of 0 columns: keep the default. */
-		if (w->tty && (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col))
-			ws.ws_col = 80;
-		fputs(w->tty ? "\r" : "", stdout);
-		w->print(st, stdout, ws.ws_col);
-		fputs(w->tty ? "\033[K" : "\n", stdout);
-		fflush(stdout);
-	}
-	if (!w->has_deadline)
+	if (!w->watch)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > w->deadline.tv_sec ||
-	       (now.tv_sec == w->deadline.tv_sec &&
-		now.tv_nsec >= w->deadline.tv_nsec);
+	/* A serial console is a tty of 0 columns: keep the default. */
+	if (w->tty && (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col))
+		ws.ws_col = 80;
+	fputs(w->tty ? "\r" : "", stdout);
+	w->print(st, stdout, ws.ws_col);
+	fputs(w->tty ? "\033[K" : "\n", stdout);
+	fflush(stdout);
+	return 0;
 }
 
 /* "[###...]  45.0% 12.0 MiB/s verifying": the verify's progress line. */
@@ -276,35 +238,36 @@ static void print_verify_progress(const struct dmm_status *st, FILE *out,
  * waits for ever. With @watch, a progress line drawn by @print.
  */
 static int wait_for(struct dmm_ctx *ctx, const char *name,
-		    int (*wait)(struct dmm_ctx *, const char *, dmm_progress_fn, void *),
+		    int (*wait)(struct dmm_ctx *, const char *, unsigned int,
+				dmm_progress_fn, void *),
 		    unsigned long timeout, bool watch,
 		    void (*print)(const struct dmm_status *, FILE *, unsigned int))
 {
 	struct waiter w = {
-		.has_deadline = timeout > 0,
 		.watch = watch,
 		.tty = isatty(STDOUT_FILENO),
 		.print = print,
 	};
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-	w.deadline.tv_sec += timeout;
-	if (timeout || watch)
-		start_ticks();
-	r = wait(ctx, name, on_progress, &w);
-	stop_ticks();
+	r = wait(ctx, name, timeout * 1000, on_progress, &w);
 	if (watch && w.tty)
 		fputc('\n', stdout);
 	return r;
 }
 
-/* Block until @name is in sync. */
+/* Block until @name is in sync; @watch: with a progress line. */
 static int wait_volume(struct dmm_ctx *ctx, const char *name,
 		       unsigned long timeout, bool watch)
 {
 	return wait_for(ctx, name, dmm_wait, timeout, watch,
 			dmm_status_print_progress);
+}
+
+/* Progress while waiting, unasked: for a person at a terminal. */
+static bool on_terminal(void)
+{
+	return isatty(STDOUT_FILENO) && !json && !quiet;
 }
 
 /* A command's answer about one volume: its name and what was done. */
@@ -360,8 +323,7 @@ static int run_verify(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	if (r || (o->set & OPT_BACKGROUND))
 		return r;
 	r = wait_for(ctx, name, dmm_verify_wait, o->timeout,
-		     isatty(STDOUT_FILENO) && !json && !quiet,
-		     print_verify_progress);
+		     on_terminal(), print_verify_progress);
 	if (r == DMM_ETIMEDOUT)
 		fprintf(stderr, "%s: the verify of %s goes on; stop it with '%s verify %s --stop'\n",
 			prog, name, prog, name);
@@ -399,9 +361,12 @@ static int cmd_create(struct dmm_ctx *ctx, char **args,
 
 	(void)o;
 	r = dmm_create(ctx, args[0], args[1]);
-	if (!r)
-		answer_done(args[0], "created");
-	return fail(ctx, r);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already created over %s\n", args[0], args[1]);
+	answer_done(args[0], dmm_already_done(ctx) ? "already" : "created");
+	return 0;
 }
 
 static int cmd_start(struct dmm_ctx *ctx, char **args,
@@ -500,7 +465,7 @@ static int cmd_status(struct dmm_ctx *ctx, char **args,
 static int cmd_wait(struct dmm_ctx *ctx, char **args,
 		    const struct options *o)
 {
-	int r = wait_volume(ctx, args[0], o->timeout, false);
+	int r = wait_volume(ctx, args[0], o->timeout, on_terminal());
 
 	if (!r)
 		answer_done(args[0], "synced");
@@ -528,8 +493,10 @@ static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 
 	if (o->set & OPT_WIPE)
 		flags |= DMM_CONFIRM_WIPE_SOURCE;
+	if ((o->set & OPT_TIMEOUT) && !(o->set & (OPT_WAIT | OPT_VERIFY)))
+		return usage_error("--timeout is for confirm --wait or --verify");
 	if (o->set & OPT_WAIT)
-		r = wait_volume(ctx, args[0], 0, false);
+		r = wait_volume(ctx, args[0], o->timeout, on_terminal());
 	/* Proven equal first: a verify that finds a difference refuses. */
 	if (!r && (o->set & OPT_VERIFY))
 		r = run_verify(ctx, args[0], 0, o);
@@ -668,8 +635,215 @@ static int cmd_list(struct dmm_ctx *ctx, char **args,
 static int cmd_remove(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
+	int r;
+
 	(void)o;
-	return simple(ctx, args[0], dmm_remove(ctx, args[0]), "removed");
+	r = dmm_remove(ctx, args[0]);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already removed\n", args[0]);
+	answer_done(args[0], dmm_already_done(ctx) ? "already" : "removed");
+	return 0;
+}
+
+/* What monitor last told of a volume. */
+struct watched {
+	char *name;
+	bool present;			/* found in this round */
+	enum dmm_state state;
+	enum dmm_health health[3];	/* by enum dmm_leg */
+	enum dmm_verify_state verify;
+	uint64_t step;			/* hundredths of the regions in sync */
+};
+
+struct monitor {
+	struct watched *vols;
+	unsigned int count;
+	const char *only;		/* NAME, or NULL for every volume */
+	bool started;			/* a first round has been made */
+};
+
+static volatile sig_atomic_t monitor_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	monitor_stop = 1;
+}
+
+/* One line: the volume now, and @event, what changed. */
+static void monitor_line(const char *name, const struct dmm_status *st,
+			 const char *event)
+{
+	time_t now = time(NULL);
+	char when[32];
+	struct dmm_json *j;
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	if (!json) {
+		if (!st) {
+			printf("%s %s removed\n", when, name);
+		} else {
+			printf("%s %s %s: %s %.1f%%, source %s, destination %s", when,
+			       name, event, dmm_state_name(dmm_status_state(st)),
+			       dmm_status_percent(st),
+			       dmm_health_name(dmm_status_leg_health(st, DMM_LEG_SOURCE)),
+			       dmm_health_name(dmm_status_leg_health(st, DMM_LEG_DESTINATION)));
+			if (dmm_status_verify_state(st) != DMM_VERIFY_NONE)
+				printf(", verify %s",
+				       dmm_verify_state_name(dmm_status_verify_state(st)));
+			putchar('\n');
+		}
+		fflush(stdout);
+		return;
+	}
+	/* Each line is a whole answer of its own (JSON lines). */
+	answer_opened = false;
+	j = answer();
+	dmm_json_str(j, "event", event);
+	dmm_json_str(j, "time", when);
+	dmm_json_str(j, "name", name);
+	dmm_json_key(j, "volume");
+	if (st)
+		dmm_status_print_json(st, stdout);
+	else
+		fputs("null", stdout);
+	dmm_json_close(j, '}');
+	fputc('\n', stdout);
+	fflush(stdout);
+	answer_opened = false;
+}
+
+/* The most telling change from @w to @st, or NULL if none. */
+static const char *monitor_change(const struct watched *w,
+				  const struct dmm_status *st, uint64_t step)
+{
+	enum dmm_leg leg;
+
+	if (w->state != dmm_status_state(st))
+		return "state";
+	for (leg = DMM_LEG_SOURCE; leg <= DMM_LEG_METADATA; leg++)
+		if (w->health[leg] != dmm_status_leg_health(st, leg))
+			return "leg";
+	if (w->verify != dmm_status_verify_state(st))
+		return "verify";
+	return w->step != step ? "progress" : NULL;
+}
+
+static int monitor_volume(struct dmm_ctx *ctx, const char *name, void *data)
+{
+	struct monitor *m = data;
+	struct watched *w = NULL, *grown;
+	const char *event = "present";
+	struct dmm_status *st;
+	enum dmm_leg leg;
+	uint64_t total, step;
+	unsigned int i;
+	int r;
+
+	r = dmm_status_get(ctx, name, &st);
+	/* Gone: the round says so; NAME not there at the start: an error. */
+	if (r)
+		return r == DMM_ENODEV && (m->started || !m->only) ? 0 : r;
+	for (i = 0; i < m->count && !w; i++)
+		if (!strcmp(m->vols[i].name, name))
+			w = &m->vols[i];
+	if (!w) {
+		grown = realloc(m->vols, (m->count + 1) * sizeof(*grown));
+		if (!grown || !(grown[m->count].name = strdup(name))) {
+			m->vols = grown ? grown : m->vols;
+			dmm_status_free(st);
+			return -ENOMEM;
+		}
+		m->vols = grown;
+		w = &m->vols[m->count++];
+	} else {
+		event = NULL;
+	}
+	total = dmm_status_regions_total(st);
+	step = total ? dmm_status_regions_in_sync(st) * 100 / total : 0;
+	if (!event)
+		event = monitor_change(w, st, step);
+	if (event)
+		monitor_line(name, st, event);
+	w->present = true;
+	w->state = dmm_status_state(st);
+	for (leg = DMM_LEG_SOURCE; leg <= DMM_LEG_METADATA; leg++)
+		w->health[leg] = dmm_status_leg_health(st, leg);
+	w->verify = dmm_status_verify_state(st);
+	w->step = step;
+	dmm_status_free(st);
+	return 0;
+}
+
+/* Say which volumes went since the last round, and forget them. */
+static void monitor_removed(struct monitor *m)
+{
+	unsigned int i = 0;
+
+	while (i < m->count) {
+		if (m->vols[i].present) {
+			m->vols[i++].present = false;
+			continue;
+		}
+		monitor_line(m->vols[i].name, NULL, "removed");
+		free(m->vols[i].name);
+		m->vols[i] = m->vols[--m->count];
+	}
+}
+
+/*
+ * A line per volume at the start, then one per change: a state, a leg's
+ * health, the verify, or a hundredth more (or less) in sync. Driven by
+ * dm events (the target raises one at each of those), never by a timer.
+ * Ends on SIGINT or SIGTERM, at --timeout, or when NAME is removed.
+ */
+static int cmd_monitor(struct dmm_ctx *ctx, char **args,
+		       const struct options *o)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct monitor m = { .only = args[0] };
+	time_t deadline = time(NULL) + o->timeout;
+	struct pollfd p = { .events = POLLIN };
+	int r, wait_ms;
+
+	/* No SA_RESTART: the signal ends the poll, and the loop. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = dmm_event_fd(ctx, &p.fd);
+	while (!r) {
+		/* Armed before the statuses are read: no event is missed. */
+		r = dmm_event_arm(ctx);
+		if (r)
+			break;
+		if (m.only)
+			r = monitor_volume(ctx, m.only, &m);
+		else
+			r = dmm_for_each_volume(ctx, monitor_volume, &m);
+		if (r)
+			break;
+		m.started = true;
+		monitor_removed(&m);
+		if (m.only && !m.count)
+			break;
+		wait_ms = o->timeout ? (int)(deadline - time(NULL)) * 1000 : -1;
+		if (monitor_stop || (o->timeout && wait_ms <= 0))
+			break;
+		if (poll(&p, 1, wait_ms) < 0 && errno != EINTR)
+			r = -errno;
+	}
+	while (m.count)
+		free(m.vols[--m.count].name);
+	free(m.vols);
+	answer_streamed = m.started;
+	if (r == -ENOMEM)
+		return report(DMM_ENOMEM, "out of memory; free some memory and retry");
+	if (r < 0)
+		return report(DMM_EDM, "cannot wait for device-mapper events; retry");
+	return fail(ctx, r);
 }
 
 static void print_activated(const char *name, int result, const char *what,
@@ -725,8 +899,9 @@ static const struct command commands[] = {
 	  "show progress and leg health (--export: udev KEY=value)" },
 	{ "wait", cmd_wait, 1, 1, OPT_TIMEOUT, "NAME [--timeout SECONDS]",
 	  "until in sync (0) or a failure (non-zero)" },
-	{ "confirm", cmd_confirm, 1, 1, OPT_WAIT | OPT_WIPE | OPT_VERIFY,
-	  "NAME [--wait] [--verify] [--wipe-source]",
+	{ "confirm", cmd_confirm, 1, 1,
+	  OPT_WAIT | OPT_WIPE | OPT_VERIFY | OPT_TIMEOUT,
+	  "NAME [--wait [--timeout SECONDS]] [--verify] [--wipe-source]",
 	  "cut over to the destination (--verify: only if a verify finds it equal)" },
 	{ "verify", cmd_verify, 1, 1,
 	  OPT_REPAIR | OPT_RATE | OPT_TIMEOUT | OPT_BACKGROUND | OPT_STOP,
@@ -737,6 +912,8 @@ static const struct command commands[] = {
 	{ "resume", cmd_resume, 1, 1, 0, "NAME", "resume the copy" },
 	{ "rate", cmd_rate, 2, 2, 0, "NAME RATE",
 	  "change the copy rate (bytes/s, 0 = unlimited)" },
+	{ "monitor", cmd_monitor, 0, 1, OPT_TIMEOUT, "[NAME] [--timeout SECONDS]",
+	  "a line per change of state, leg health, verify or progress, from dm events" },
 	{ "list", cmd_list, 0, 0, 0, "", "list volumes and their state" },
 	{ "remove", cmd_remove, 1, 1, 0, "NAME", "remove an idle volume" },
 	{ "activate", cmd_activate, 0, 1, 0, "[NAME]",
@@ -791,8 +968,9 @@ static int parse_value(int opt, const char *arg, struct options *o)
 	case OPT_TIMEOUT:
 		errno = 0;
 		o->timeout = strtoul(arg, &end, 10);
-		if (errno || *end || !*arg || *arg == '-' || !o->timeout)
-			return usage_error("invalid timeout '%s': give a whole number of seconds",
+		if (errno || *end || !*arg || *arg == '-' || !o->timeout ||
+		    o->timeout > UINT_MAX / 1000)
+			return usage_error("invalid timeout '%s': give a whole number of seconds, at most 49 days",
 					   arg);
 		return 0;
 	}
@@ -858,7 +1036,7 @@ static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
 /* The answer's last part: --json always writes one object. */
 static int finish(int r)
 {
-	if (json) {
+	if (json && (r || !answer_streamed)) {
 		answer();
 		dmm_json_close(&answer_json, '}');
 		fputc('\n', stdout);
@@ -891,7 +1069,7 @@ int main(int argc, char **argv)
 			print_help();
 			return 0;
 		} else if (!strcmp(argv[first], "--version")) {
-			printf("%s %s\n", prog, VERSION);
+			printf("%s %s\n", prog, dmm_version());
 			return 0;
 		} else {
 			return finish(usage_error("unknown option '%s'", argv[first]));

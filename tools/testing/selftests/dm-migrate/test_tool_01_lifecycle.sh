@@ -5,7 +5,9 @@
 # volume started and aborted mid-copy under load. The JSON answers of
 # dmmigrate(8)'s contract (the envelope, errors, confirm and abort), -q, a
 # repeated start, and commands about a volume that does not exist, which
-# must create no file. After confirm the source,
+# must create no file. A monitor --json of vol runs throughout: its lines
+# must follow the states vol passes through, the copy's progress in
+# steps, and end when vol is removed. After confirm the source,
 # and after abort the destination, is zeroed and unplugged from the VM, and
 # the volume still reads exactly what the load last wrote: the surviving
 # leg alone holds every acknowledged write. Every command's exit status and
@@ -14,14 +16,15 @@
 # The load is lib.sh's fio passes over the whole volume (load_start), one
 # after the other while the migration runs; the volume's content after it
 # is known exactly: the last pass's.
-# vm: -d src:128M -d dst:128M -d src2:128M -d dst2:128M -t 500
+# vm: -d src:128M -d dst:128M -d src2:128M -d dst2:128M -d src3:16M -d dst3:16M -t 500
 # debug-kernel: full run only (the lifecycle is the tool's; its swaps are the failure matrix's too)
 # kernels: 6.12 in make check (the tool's lifecycle; the swaps it makes run on 6.1 in the failure matrix and the crash tests)
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 28
+ktap_plan 32
 
-src=$(disk src) && dst=$(disk dst) && src2=$(disk src2) && dst2=$(disk dst2) ||
+src=$(disk src) && dst=$(disk dst) && src2=$(disk src2) && dst2=$(disk dst2) &&
+	src3=$(disk src3) && dst3=$(disk dst3) ||
 	die "disks missing"
 bytes=$(($(sectors "$src") * 512))
 region=524288
@@ -69,6 +72,14 @@ tool_ok status vol && same "status" "$out" "vol: idle, 128.0 MiB on $src ($(majm
 	same source "$(jfield source)" "$src" && same destination "$(jfield destination)" null &&
 	same size "$(jfield size)" "$bytes" && same percent "$(jfield percent)" null
 ktap_check "status of an idle volume, human and json" [ $? -eq 0 ]
+
+dmmigrate monitor vol --json > /tmp/monitor.out 2> /tmp/monitor.err &
+mon_pid=$!
+# Its first line, vol idle, before anything changes.
+for _ in $(seq 100); do
+	[ -s /tmp/monitor.out ] && break
+	nap 0.1
+done
 
 load_start /dev/mapper/vol
 sleep 1
@@ -191,8 +202,48 @@ ktap_check "the load on vol2 read back every pass across start and abort" load_s
 ktap_check "the destination of vol2 is free: zeroed and unplugged from the VM" unplug "$dst2"
 ktap_check "vol2 reads the last pass exactly, from the source alone" load_verify /dev/mapper/vol2
 
+# Repeated, as an orchestrator retries: create over the same device and
+# remove of a volume gone succeed and say so.
+tool_ok create vol3 "$src3" && tool_ok create vol3 "$src3" &&
+	same "create again" "$out" "vol3: already created over $src3" &&
+	tool_ok remove vol3 && tool_ok remove vol3 --json &&
+	same "remove again" "$out" '{"version":1,"command":"remove","name":"vol3","result":"already"}'
+ktap_check "create and remove repeated: exit 0, already done" [ $? -eq 0 ]
+
+# A third volume moved by the library's example alone (libdmmigrate(3)).
+tool_ok create vol3 "$src3" && dd if=/dev/urandom of=/dev/mapper/vol3 bs=1M count=16 oflag=direct 2> /dev/null &&
+	sum3=$(md5sum < /dev/mapper/vol3) && migrate-volume vol3 "$dst3" 120 > /tmp/example.out 2>&1
+rc=$?
+sed 's/^/# example: /' /tmp/example.out
+same "example exit" "$rc" 0 && grep -q "^vol3: confirmed after [0-9]* progress calls, I/O paused [0-9]* ms, now idle on $dst3, ok$" /tmp/example.out &&
+	linear_on vol3 "$dst3" && same "vol3 data" "$(md5sum < "$dst3")" "$sum3" && tool_ok remove vol3
+ktap_check "the library's example moves vol3: started, waited for, confirmed, data equal on the destination" [ $? -eq 0 ]
+
 tool_ok remove vol && tool_ok remove vol2 && [ -z "$out" ] && no_dm_devices &&
 	tool_ok list && same list "$out" ""
 ktap_check "remove both: exit 0, no dm device left, list empty" [ $? -eq 0 ]
+
+# The monitor ends by itself once vol is gone.
+for _ in $(seq 50); do
+	kill -0 "$mon_pid" 2> /dev/null || break
+	nap 0.2
+done
+kill "$mon_pid" 2> /dev/null && diag "monitor still running 10 s after the remove"
+wait "$mon_pid"
+mon_rc=$?
+sed 's/^/# monitor: /' /tmp/monitor.out | grep -v '"event":"progress"'
+# The states of the lines, each change once; the percent of progress lines.
+mon_states=$(sed -n 's/.*"volume":{"name":"vol","state":"\([a-z]*\)".*/\1/p' /tmp/monitor.out | uniq | tr '\n' ' ')
+mon_pct=$(grep '"event":"progress"' /tmp/monitor.out | grep -o '"percent":[0-9.]*' | cut -d: -f2)
+same "monitor exit" "$mon_rc" 0 && [ ! -s /tmp/monitor.err ] &&
+	! grep -qv '^{"version":1,"command":"monitor","event":"[a-z]*","time":"[0-9T:-]*Z","name":"vol","volume":.*}$' /tmp/monitor.out &&
+	same "first line" "$(head -n 1 /tmp/monitor.out | grep -o '"event":"[a-z]*"')" '"event":"present"' &&
+	same "last line" "$(tail -n 1 /tmp/monitor.out)" \
+		"$(tail -n 1 /tmp/monitor.out | grep '"event":"removed".*"volume":null}$')" &&
+	same "states" "$mon_states" "idle copying paused copying synced idle "
+ktap_check "monitor --json: a line per change, the states vol went through in order, ends when vol is removed" [ $? -eq 0 ]
+diag "progress lines: $(echo "$mon_pct" | wc -l), percents: $(echo $mon_pct | cut -c1-200)"
+[ "$(echo "$mon_pct" | wc -l)" -ge 20 ] && echo "$mon_pct" | sort -n -c
+ktap_check "monitor --json: the copy's progress in steps, never going back" [ $? -eq 0 ]
 ktap_check "rmmod dm_migrate" unload_migrate
 ktap_finish

@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bash completion of dmmigrate (bash-completion/dmmigrate) against the
+# built tool: commands, each command's options, global options. TAP
+# output. Usage: completion.sh PATH/dmmigrate COMPLETION-FILE
+set -u
+
+PATH=$(cd "$(dirname "$1")" && pwd):$PATH
+# shellcheck source=/dev/null
+. "$2"
+n=0
+failed=0
+
+# expect WANT WORDS...: completing the last of WORDS offers exactly WANT.
+expect() {
+	local want=$1 got
+	shift
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMPREPLY=()
+	_dmmigrate
+	got="${COMPREPLY[*]}"
+	n=$((n + 1))
+	if [ "$got" = "$want" ]; then
+		echo "ok $n - completion of '$*'"
+	else
+		echo "not ok $n - completion of '$*'"
+		echo "# got '$got', want '$want'"
+		failed=1
+	fi
+}
+
+echo "TAP version 13"
+expect "start status" dmmigrate st
+expect "create start status wait confirm verify abort pause resume rate monitor list remove activate" \
+	dmmigrate ""
+expect "confirm" dmmigrate -v conf
+expect "--region-size --rate" dmmigrate start vol /dev/null --r
+expect "--wait --wipe-source" dmmigrate confirm vol --w
+expect "--json" dmmigrate list --j
+expect "--quiet" dmmigrate --q
+echo "1..$n"
+exit $failed
