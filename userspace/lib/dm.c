@@ -246,6 +246,7 @@ static int read_info(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
 	dev->open_count = info.open_count;
 	dev->suspended = info.suspended;
 	dev->inactive_table = info.inactive_table;
+	dev->live_table = info.live_table;
 	return DMM_OK;
 }
 
@@ -277,6 +278,11 @@ static int read_target(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
 	if (!dm_task_get_info(dmt, &info) || !info.exists)
 		return dmm__err(ctx, DMM_ENODEV,
 				"volume %s does not exist; see 'dmmigrate list'",
+				name);
+	/* Between libdm's create and resume: not a volume yet. */
+	if (!info.live_table)
+		return dmm__err(ctx, DMM_ENODEV,
+				"volume %s does not exist yet (no table: a create under way or cut short); create it again",
 				name);
 	next = dm_get_next_target(dmt, NULL, &start, &len, &type, &params);
 	if (next || !type || !params || start ||

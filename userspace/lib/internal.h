@@ -98,6 +98,7 @@ struct dmm__dm_dev {
 	bool exists;
 	bool suspended;
 	bool inactive_table;	/* a table loaded, not yet resumed */
+	bool live_table;
 	char uuid[130];
 	unsigned int major, minor;
 	uint32_t event_nr;
@@ -163,6 +164,9 @@ int dmm__lock(struct dmm_ctx *ctx, const char *name, int *fd);
 int dmm__lock_device(struct dmm_ctx *ctx, const struct dmm__blk *b, int *fd);
 int dmm__trylock(struct dmm_ctx *ctx, const char *name, int *fd);
 void dmm__unlock(int fd);
+/* Let go of a device's lock, or of the lock of a volume that is gone. */
+void dmm__unlock_device(int fd, const struct dmm__blk *b);
+void dmm__unlock_gone(int fd, const char *name);
 
 /* record.c: the metadata device's superblock magic and the tool record. */
 #define DMM_MD_BLOCK		4096
@@ -239,6 +243,10 @@ int dmm__step_write(struct dmm_ctx *ctx, const char *name,
 		    const struct dmm__step *step);
 void dmm__step_clear(const char *name);
 void dmm__done_clear(const char *name);
+int dmm__wipe_owed_write(struct dmm_ctx *ctx, const char *name,
+			 const char *source);
+bool dmm__wipe_owed_read(const char *name, char *source, size_t len);
+void dmm__wipe_owed_clear(const char *name);
 int dmm__step_finish(struct dmm_ctx *ctx, const char *name,
 		     const struct dmm__step *step, bool *done);
 int dmm__repair(struct dmm_ctx *ctx, const char *name,

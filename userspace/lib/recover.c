@@ -87,6 +87,12 @@ static void done_path(const char *name, char *buf, size_t len)
 	snprintf(buf, len, STATE_DIR "/%s.done", name);
 }
 
+/* See dmm__wipe_owed_write(). */
+static void wipe_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/%s.wipe", name);
+}
+
 /*
  * A finished confirm or abort leaves "<step> <leg it left the volume on>"
  * in NAME.done, so that running it again after status settled it, or after
@@ -113,6 +119,55 @@ void dmm__done_clear(const char *name)
 	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
 
 	done_path(name, path, sizeof(path));
+	unlink(path);
+	wipe_path(name, path, sizeof(path));
+	unlink(path);
+}
+
+/*
+ * A confirm --wipe-source writes NAME.wipe, "<source>", before its
+ * cut-over and removes it once the wipe is done: a confirm killed or
+ * failing between the two owes the wipe, and its re-run pays it. Dropped
+ * with NAME.done.
+ */
+int dmm__wipe_owed_write(struct dmm_ctx *ctx, const char *name,
+			 const char *source)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
+	FILE *f;
+
+	mkdir(STATE_DIR, 0700);
+	wipe_path(name, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f || fprintf(f, "%s\n", source) < 0 || fclose(f))
+		return dmm__err(ctx, dmm__errno_code(errno),
+				"cannot write %s: %s; run as root", path,
+				strerror(errno));
+	return DMM_OK;
+}
+
+/* The source a confirm of @name still has to wipe, or false. */
+bool dmm__wipe_owed_read(const char *name, char *source, size_t len)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16], fmt[16];
+	bool owed;
+	FILE *f;
+
+	wipe_path(name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	snprintf(fmt, sizeof(fmt), "%%%zus", len - 1);
+	owed = fscanf(f, fmt, source) == 1;
+	fclose(f);
+	return owed;
+}
+
+void dmm__wipe_owed_clear(const char *name)
+{
+	char path[sizeof(STATE_DIR) + DMM_NAME_MAX + 16];
+
+	wipe_path(name, path, sizeof(path));
 	unlink(path);
 }
 
@@ -240,6 +295,16 @@ int dmm__repair(struct dmm_ctx *ctx, const char *name, const char **finished)
 	}
 	if (r)
 		return r;
+	/*
+	 * No table ever live: a create (or an activate) killed between
+	 * libdm's create, load and resume. Nothing can have used it; it goes,
+	 * and the command run again makes it.
+	 */
+	if (!dev.live_table && !dev.open_count) {
+		dmm__log(ctx, DMM_LOG_INFO, "%s: removing a volume whose create was cut short",
+			 name);
+		return dmm__dm_remove(ctx, name);
+	}
 	if (step_read(name, &step)) {
 		struct dmm_status st;
 

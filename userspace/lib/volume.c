@@ -171,6 +171,23 @@ static int leg_path(struct dmm_ctx *ctx, const char *majmin, char *buf,
 }
 
 /*
+ * Let go of @name's lock; when the command leaves no such volume (a
+ * refused create, a remove), its lock file goes too.
+ */
+static void unlock_volume(struct dmm_ctx *ctx, const char *name, int lock)
+{
+	char err[DMM_ERR_LEN];
+	struct dmm__dm_dev dev;
+
+	strcpy(err, ctx->err);
+	if (!dmm__dm_info(ctx, name, &dev) && !dev.exists)
+		dmm__unlock_gone(lock, name);
+	else
+		dmm__unlock(lock);
+	strcpy(ctx->err, err);
+}
+
+/*
  * @name exists: a create repeated (after a timeout, a kill) succeeds when
  * it made that volume over that device (its source, migrating or not).
  */
@@ -181,7 +198,7 @@ static int created_over(struct dmm_ctx *ctx, const char *name,
 	struct dmm_status st;
 	int r;
 
-	r = dmm__repair(ctx, name, NULL) ?: dmm__volume_read(ctx, name, &st);
+	r = dmm__volume_read(ctx, name, &st);
 	if (r)
 		return r;
 	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
@@ -214,7 +231,8 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 	r = dmm__lock_device(ctx, &b, &dev_lock);
 	if (r)
 		goto out_lock;
-	r = dmm__dm_info(ctx, name, &info);
+	/* A create cut short before is removed first, then made again. */
+	r = dmm__repair(ctx, name, NULL) ?: dmm__dm_info(ctx, name, &info);
 	if (r)
 		goto out;
 	if (info.exists) {
@@ -233,9 +251,9 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 	snprintf(params, sizeof(params), "%u:%u 0", major(b.dev), minor(b.dev));
 	r = dmm__dm_create(ctx, name, bytes >> SECTOR_SHIFT, "linear", params);
 out:
-	dmm__unlock(dev_lock);
+	dmm__unlock_device(dev_lock, &b);
 out_lock:
-	dmm__unlock(lock);
+	unlock_volume(ctx, name, lock);
 out_blk:
 	dmm__blk_close(&b);
 	return r;
@@ -266,17 +284,17 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 		r = dmm__dm_remove(ctx, name);
 	if (!r)
 		dmm__done_clear(name);
-	dmm__unlock(lock);
+	unlock_volume(ctx, name, lock);
 	return r;
 }
 
-static void unlock_devices(int lock[2])
+static void unlock_devices(const struct dmm__blk dev[2], int lock[2])
 {
 	int i;
 
 	for (i = 0; i < 2; i++)
 		if (lock[i] >= 0) {
-			dmm__unlock(lock[i]);
+			dmm__unlock_device(lock[i], &dev[i]);
 			lock[i] = -1;
 		}
 }
@@ -406,7 +424,7 @@ static int lock_devices(struct dmm_ctx *ctx, const struct dmm__blk dev[2],
 			continue;
 		r = dmm__lock_device(ctx, &dev[n], &lock[n]);
 		if (r) {
-			unlock_devices(lock);
+			unlock_devices(dev, lock);
 			return r;
 		}
 	}
@@ -508,7 +526,7 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	r = dmm__dm_swap(ctx, name, st.len_sectors, DMM_TARGET, params, NULL);
 	finish_step(ctx, name, &step, &done);
 out:
-	unlock_devices(dev_lock);
+	unlock_devices(dev, dev_lock);
 	dmm__blk_close(&vol);
 	dmm__blk_close(&dev[1]);
 	dmm__blk_close(&dev[0]);
@@ -658,6 +676,21 @@ static bool already_finished(struct dmm_ctx *ctx, const struct dmm_status *st,
 	return true;
 }
 
+/* The wipe a confirm --wipe-source of @name cut over but did not finish. */
+static int wipe_owed(struct dmm_ctx *ctx, const char *name)
+{
+	char source[32], path[256];
+	int r;
+
+	if (!dmm__wipe_owed_read(name, source, sizeof(source)))
+		return DMM_OK;
+	r = leg_path(ctx, source, path, sizeof(path)) ?:
+	    dmm_wipe_signatures(ctx, path, NULL);
+	if (!r)
+		dmm__wipe_owed_clear(name);
+	return r;
+}
+
 int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 		unsigned int *pause_ms)
 {
@@ -669,8 +702,11 @@ int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	r = volume_lock(ctx, name, &st, &lock, &finished);
 	if (r)
 		return r;
-	if (already_finished(ctx, &st, finished, "confirm", pause_ms))
+	if (already_finished(ctx, &st, finished, "confirm", pause_ms)) {
+		if (flags & DMM_CONFIRM_WIPE_SOURCE)
+			r = wipe_owed(ctx, name);
 		goto out;
+	}
 	if (st.state == DMM_STATE_IDLE)
 		r = not_migrating(ctx, name, "confirm");
 	else if (st.dest_health != DMM_HEALTH_OK)
@@ -683,7 +719,8 @@ int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 			     name, dmm_state_name(st.state),
 			     dmm_status_percent(&st), name);
 	else if (flags & DMM_CONFIRM_WIPE_SOURCE)
-		r = leg_path(ctx, st.source, source, sizeof(source));
+		r = leg_path(ctx, st.source, source, sizeof(source)) ?:
+		    dmm__wipe_owed_write(ctx, name, st.source);
 	/*
 	 * After a crash the record alone decides: once it says confirming,
 	 * the destination is used, so what it holds must be on its media.
@@ -696,6 +733,8 @@ int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	/* Now on the destination alone: the old source is free to wipe. */
 	if (!r && (flags & DMM_CONFIRM_WIPE_SOURCE))
 		r = dmm_wipe_signatures(ctx, source, NULL);
+	if (!r && (flags & DMM_CONFIRM_WIPE_SOURCE))
+		dmm__wipe_owed_clear(name);
 out:
 	dmm__unlock(lock);
 	return r;

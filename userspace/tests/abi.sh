@@ -8,21 +8,7 @@
 set -u
 
 lib=$1 header=$2 map=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-result() {	# result ok|fail NAME [WHY]
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		echo "# $3"
-		failed=1
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 echo "TAP version 13"
 # Declarations: a dmm_ name followed by "(" outside typedefs and comments.

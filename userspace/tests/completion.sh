@@ -7,10 +7,9 @@
 set -u
 
 PATH=$(cd "$(dirname "$1")" && pwd):$PATH
+. "$(dirname "$0")/lib.sh"
 # shellcheck source=/dev/null
 . "$2"
-n=0
-failed=0
 
 # expect WANT WORDS...: completing the last of WORDS offers exactly WANT.
 expect() {
@@ -21,13 +20,10 @@ expect() {
 	COMPREPLY=()
 	_dmmigrate
 	got="${COMPREPLY[*]}"
-	n=$((n + 1))
 	if [ "$got" = "$want" ]; then
-		echo "ok $n - completion of '$*'"
+		result ok "completion of '$*'"
 	else
-		echo "not ok $n - completion of '$*'"
-		echo "# got '$got', want '$want'"
-		failed=1
+		result fail "completion of '$*'" "got '$got', want '$want'"
 	fi
 }
 

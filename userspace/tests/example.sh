@@ -8,10 +8,7 @@
 set -u
 
 prog=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
+. "$(dirname "$0")/lib.sh"
 vg=()
 command -v valgrind > /dev/null &&
 	vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all
@@ -24,17 +21,12 @@ run() {
 	: > "$tmp/valgrind"
 	"${vg[@]}" "$prog" "$@" > "$tmp/out" 2> "$tmp/err"
 	rc=$?
-	n=$((n + 1))
 	if [ -s "$tmp/valgrind" ]; then
-		echo "not ok $n - $name"
-		echo "# valgrind: $(head -c 300 "$tmp/valgrind")"
-		failed=1
+		result fail "$name" "valgrind: $(head -c 300 "$tmp/valgrind")"
 	elif [ "$rc" != "$code" ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
-		echo "not ok $n - $name"
-		echo "# exit $rc, want $code: $(cat "$tmp/err")"
-		failed=1
+		result fail "$name" "exit $rc, want $code: $(cat "$tmp/err")"
 	else
-		echo "ok $n - $name"
+		result ok "$name"
 	fi
 }
 
@@ -42,8 +34,7 @@ echo "TAP version 13"
 [ ${#vg[@]} -gt 0 ] || echo "# valgrind not installed: running without it"
 run "example: usage" 1 "^usage: migrate-volume NAME DEST" vol0
 if grep -qw device-mapper /proc/devices; then
-	n=$((n + 1))
-	echo "ok $n - example: start without device-mapper # SKIP device-mapper is present"
+	result skip "example: start without device-mapper" "device-mapper is present"
 else
 	run "example: start without device-mapper, nothing leaked" 9 \
 		"^migrate-volume: start: device-mapper is not available" vol0 /dev/null

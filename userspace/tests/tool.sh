@@ -122,6 +122,7 @@ if want_code:
     assert a["error"]["code"] == want_code, a
     assert "dmmigrate: " + a["error"]["message"] == err, (a, err)
     assert a["error"]["name"], a
+    assert "volumes" not in a, "a list beside the error: %r" % a
 else:
     assert "error" not in a, a
 '

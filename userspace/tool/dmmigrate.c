@@ -505,7 +505,8 @@ static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 	if (r)
 		return fail(ctx, r);
 	if (dmm_already_done(ctx))
-		say("%s: already confirmed, now on the destination\n", args[0]);
+		say("%s: already confirmed, now on the destination%s\n", args[0],
+		    o->set & OPT_WIPE ? "; the old source is wiped" : "");
 	else
 		say("%s: confirmed, now on the destination (I/O paused %u ms)\n",
 		    args[0], pause_ms);

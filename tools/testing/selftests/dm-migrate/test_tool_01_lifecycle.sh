@@ -39,6 +39,13 @@ unplug() {
 		echo 1 > "$pci/remove" && [ ! -e "/sys/block/$name" ]
 }
 
+# hundredths A B: 100 * A / B with two decimals, rounded half up, as the
+# JSON contract prints percents.
+hundredths() {
+	local h=$((($1 * 10000 + $2 / 2) / $2))
+	printf '%d.%02d' $((h / 100)) $((h % 100))
+}
+
 # json_coherent STATE RATE: $out, vol's status --json, describes a
 # migration from src to dst in STATE with that rate limit, and its numbers
 # agree with each other: regions, percent, throughput, time remaining.
@@ -54,7 +61,7 @@ json_coherent() {
 	same region_size "$(jfield region_size)" "$region" &&
 	same regions_total "$total" $((bytes / region)) &&
 	[ "$insync" -ge 0 ] && [ "$insync" -le "$total" ] &&
-	same percent "$(jfield percent)" "$(awk -v a="$insync" -v b="$total" 'BEGIN { printf "%.2f", 100 * a / b }')" &&
+	same percent "$(jfield percent)" "$(hundredths "$insync" "$total")" &&
 	same rate_limit "$(jfield rate_limit)" "$2" &&
 	[ "$bps" -gt 0 ] && { [ "$2" = 0 ] || [ "$bps" -le $(($2 * 11 / 10)) ]; } &&
 	same seconds_remaining "$left" $(((bytes - insync * region + bps - 1) / bps)) &&
@@ -129,8 +136,9 @@ ktap_check "start again with the same arguments: exit 0, says so; with -q silent
 tool status typo-vol
 same "status typo-vol" "$rc" 4 && tool confirm typo-vol --json && same "confirm typo-vol" "$rc" 4 &&
 	grep -q '"error":{"code":4,"name":"no-device","message":"volume typo-vol does not exist' <<< "$out" &&
-	[ ! -e /run/dmmigrate/typo-vol.lock ] && ! ls /run/dmmigrate | grep -q typo
-ktap_check "status and confirm of a volume that does not exist: exit 4, JSON error, no file made" [ $? -eq 0 ]
+	tool create typo-vol "$dst" && same "create typo-vol over the destination" "$rc" 5 &&
+	same "files in /run/dmmigrate" "$(ls /run/dmmigrate | grep -v '^vol\.')" ""
+ktap_check "status, confirm and a refused create of a volume that does not exist: exit 4, 4, 5, JSON error, no file made" [ $? -eq 0 ]
 
 tool_ok pause vol && [ -z "$out" ] && wait_state vol paused 5 &&
 	dmsetup table vol | grep -q ' paused rate 8388608$'

@@ -15,7 +15,7 @@
 # kernels: 6.12 in make check (refusals are decided in userspace, before the kernel is asked)
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 39
+ktap_plan 40
 
 src=$(disk src) && dst=$(disk dst) && small=$(disk small) || die "disks missing"
 len=$(sectors "$src")
@@ -134,13 +134,25 @@ tool_ok abort vol && linear_on vol "$src" &&
 	same "data written after the failure" "$(sum_mib /dev/mapper/vol 4 40)" "$data"
 ktap_check "abort with a failed destination: accepted, every write on the source" [ $? -eq 0 ]
 dmsetup remove dleg
+mkfs.ext4 -q -F /dev/mapper/vol
 want=$(sum_mib /dev/mapper/vol)
 
-# A confirmed migration: nothing left to abort.
+# A confirmed migration: nothing left to abort. Its --wipe-source cannot
+# open the old source (a dm device holds it): the cut-over stands, the
+# wipe is owed, and the same command again pays it.
 wipefs -q -a "$dst"
-tool_ok start vol "$dst" && tool_ok wait vol --timeout 60 && tool_ok confirm vol &&
-	linear_on vol "$dst" && same "volume data" "$(sum_mib /dev/mapper/vol)" "$want"
-ktap_check "start, wait, confirm: on the destination, data equal" [ $? -eq 0 ]
+dmsetup create srchold --table "0 $len linear $src 0" || die "cannot create srchold"
+tool_ok start vol "$dst" && tool_ok wait vol --timeout 60 && tool confirm vol --wipe-source &&
+	diag "confirm --wipe-source with the source held: exit $rc: $err" &&
+	same "exit status" "$rc" 5 && linear_on vol "$dst" &&
+	same "volume data" "$(sum_mib /dev/mapper/vol)" "$want" &&
+	wipefs -p "$src" | grep -q ext4 && [ -s /run/dmmigrate/vol.wipe ]
+ktap_check "start, wait, confirm --wipe-source, the old source held: cut over, data equal, the wipe refused and owed" [ $? -eq 0 ]
+dmsetup remove srchold
+tool_ok confirm vol --wipe-source &&
+	same "re-run" "$out" "vol: already confirmed, now on the destination; the old source is wiped" &&
+	! wipefs -p "$src" | grep -q ext4 && [ ! -e /run/dmmigrate/vol.wipe ] && linear_on vol "$dst"
+ktap_check "confirm --wipe-source again: already confirmed, and the owed wipe done" [ $? -eq 0 ]
 refused "abort: after confirm (6)" 6 "volume vol is not migrating" abort vol
 # Confirm is idempotent: once more, it says so and changes nothing.
 before=$(dm_snapshot)

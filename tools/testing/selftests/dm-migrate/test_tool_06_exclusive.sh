@@ -14,7 +14,6 @@
 #   never a suspended volume or a table left loaded.
 # vm: -d a:16M -d b:16M -d d:16M -t 600
 # debug-kernel: full run only (the tool's locks and signals; the target's refusal of a shared device is test_target_12's)
-# kernels: 6.12 in make check (the tool's locks and signals; the target's refusal of a shared device is test_target_12's, on both)
 . "$(dirname "$0")/lib.sh"
 
 rounds=10
