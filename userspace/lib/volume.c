@@ -407,6 +407,39 @@ static void start_features(char *buf, size_t len, unsigned int flags,
 }
 
 /*
+ * @st migrates: a start repeated (after a timeout, a kill) with the same
+ * destination, metadata device, region size and rate succeeds, done
+ * already; any other start is refused, naming what differs.
+ */
+static int started_as(struct dmm_ctx *ctx, const struct dmm_status *st,
+		      const struct dmm__blk *dest, const struct dmm__blk *meta,
+		      uint64_t region_bytes, uint64_t rate)
+{
+	const char *what = NULL;
+	char d[32], m[32] = "";
+
+	snprintf(d, sizeof(d), "%u:%u", major(dest->dev), minor(dest->dev));
+	if (meta)
+		snprintf(m, sizeof(m), "%u:%u", major(meta->dev), minor(meta->dev));
+	if (strcmp(st->dest, d))
+		return dmm__err(ctx, DMM_ESTATE,
+				"volume %s is already migrating (%s); wait, confirm or abort it first",
+				st->name, dmm_state_name(st->state));
+	if (strcmp(st->metadata, m))
+		what = "metadata device";
+	else if (st->region_sectors << SECTOR_SHIFT != region_bytes)
+		what = "region size";
+	else if (st->rate != rate)
+		what = "rate";
+	if (what)
+		return dmm__err(ctx, DMM_ESTATE,
+				"volume %s is already migrating to %s with another %s; repeat the start as it was given, or wait, confirm or abort it first",
+				st->name, dest->name, what);
+	ctx->already_done = true;
+	return DMM_OK;
+}
+
+/*
  * The locks of the destination and of the metadata device (may have no
  * fd), lower device number first, so that two starts given the same two
  * devices the other way round do not wait for each other.
@@ -458,16 +491,7 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	if (r)
 		goto out;
 	if (st.state != DMM_STATE_IDLE) {
-		snprintf(step.dest, sizeof(step.dest), "%u:%u", major(d->dev),
-			 minor(d->dev));
-		/* A re-run of a start that was done: nothing to do. */
-		if (!strcmp(st.dest, step.dest)) {
-			ctx->already_done = true;
-			goto out;
-		}
-		r = dmm__err(ctx, DMM_ESTATE,
-			     "volume %s is already migrating (%s); wait, confirm or abort it first",
-			     name, dmm_state_name(st.state));
+		r = started_as(ctx, &st, d, metadata ? m : NULL, region_bytes, rate);
 		goto out;
 	}
 

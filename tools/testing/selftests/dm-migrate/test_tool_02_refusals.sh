@@ -15,7 +15,7 @@
 # kernels: 6.12 in make check (refusals are decided in userspace, before the kernel is asked)
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 40
+ktap_plan 41
 
 src=$(disk src) && dst=$(disk dst) && small=$(disk small) || die "disks missing"
 len=$(sectors "$src")
@@ -111,6 +111,8 @@ tool_ok start vol "$dst" --force --paused && wait_state vol paused 5
 ktap_check "start --force over the swap signature, paused: accepted" [ $? -eq 0 ]
 refused "start: already migrating (6)" 6 "volume vol is already migrating \(paused\)" \
 	start vol "$small"
+refused "start again with another rate (6)" 6 "volume vol is already migrating to $dst with another rate" \
+	start vol "$dst" --force --rate 1M
 refused "confirm: not in sync (6)" 6 "volume vol is not in sync \(paused, 0.0%\)" confirm vol
 refused "remove: migrating (6)" 6 "volume vol is migrating; confirm or abort" remove vol
 refused "rate: bad rate (1)" 1 "invalid rate '10X'" rate vol 10X
