@@ -78,11 +78,13 @@ void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg)
 
 void migrate_raise_event(struct migrate_c *mc)
 {
+	set_bit(MC_EVENT_UEVENT, &mc->event_flags);
 	/*
-	 * Seen by the event work queued here or by the one pending: a work
-	 * item runs after the stores made before it was queued.
+	 * The bit before schedule_work() reads the pending bit: the event
+	 * work queued here sees it, or the one still pending does, since a
+	 * work clears its pending bit with a full barrier before it runs.
 	 */
-	WRITE_ONCE(mc->uevent_due, true);
+	smp_mb__after_atomic();
 	/* dm_table_event() takes a mutex: never call it from bio completion. */
 	schedule_work(&mc->event_work);
 }
@@ -107,7 +109,7 @@ void migrate_event_work(struct work_struct *ws)
 	unsigned long flags;
 
 	dm_table_event(mc->ti->table);
-	if (!xchg(&mc->uevent_due, false))
+	if (!test_and_clear_bit(MC_EVENT_UEVENT, &mc->event_flags))
 		return;
 	spin_lock_irqsave(&mc->lock, flags);
 	snprintf(state, sizeof(state), "DM_MIGRATE_STATE=%s",

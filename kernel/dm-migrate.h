@@ -89,6 +89,11 @@
 
 enum migrate_leg_id { LEG_SOURCE, LEG_DEST, NR_LEGS };
 
+/* Bits of migrate_c.event_flags. */
+enum {
+	MC_EVENT_UEVENT,
+};
+
 /* Bits of migrate_c.flags. */
 enum {
 	MC_SOURCE_FAILED,
@@ -230,11 +235,12 @@ struct migrate_c {
 	struct delayed_work waker;	/* ends a rate-limit pause */
 	struct work_struct event_work;
 	/*
-	 * A state change is also a uevent (udev rules act on states); a
-	 * progress step is a dm event alone. Set before event_work is
-	 * queued, taken by it.
+	 * MC_EVENT_UEVENT: a state change is also a uevent (udev rules act on
+	 * states), a progress step a dm event alone. Set before event_work is
+	 * queued, taken by it; a word of its own, since flags is changed with
+	 * non-atomic bit operations under lock.
 	 */
-	bool uevent_due;
+	unsigned long event_flags;
 	/* Hundredths of the regions in sync at the last progress event. */
 	u64 progress_step;
 
