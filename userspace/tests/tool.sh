@@ -105,6 +105,13 @@ done
 expect "-h after the command"	0 "^Usage: dmmigrate rate NAME RATE" rate -h
 expect "-v and -q together"	1 "-v and -q do not go together" list -v -q
 expect "rate: MB is not a suffix" 1 "invalid rate '10MB'" rate vol0 10MB
+expect "monitor: two names"	1 "usage: dmmigrate monitor \\[NAME\\]" monitor a b
+expect "monitor: zero timeout"	1 "invalid timeout '0'" monitor --timeout 0
+expect "monitor: --watch is not its option" 1 "not valid for monitor" monitor --watch
+expect "confirm: --timeout without --wait" 1 "--timeout is for confirm --wait or --verify" \
+	confirm vol0 --timeout 5
+expect "wait: timeout past 49 days" 1 "at most 49 days" wait vol0 --timeout 4294968
+expect "start: bad rate suffix /m" 1 "invalid rate '10M/m'" start vol0 /dev/null --rate 10M/m
 
 # expect_json NAME CODE COMMAND ARGS...: with --json, stdout is one line, a
 # JSON object that Python's parser reads under each locale, of contract
