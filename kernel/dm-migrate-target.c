@@ -515,3 +515,4 @@ module_exit(dm_migrate_exit);
 MODULE_DESCRIPTION(DM_NAME " target to migrate a live volume to another device");
 MODULE_AUTHOR("dm-migrate developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(DM_MIGRATE_VERSION);

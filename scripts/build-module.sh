@@ -15,7 +15,7 @@ kernel_paths "$kver"
 [ -d "$kdir" ] || { echo "build-module: no headers for $kver" >&2; exit 1; }
 
 mkdir -p "$out/kernel/tests"
-cp -p "$top/Kbuild" "$out/"
+cp -p "$top/Kbuild" "$top/VERSION" "$out/"
 cp -p "$top"/kernel/Kbuild "$top"/kernel/*.[ch] "$out/kernel/"
 cp -p "$top"/kernel/tests/*.c "$out/kernel/tests/"
 tests=()

@@ -13,6 +13,7 @@ pkgs=(
 	dmsetup libdevmapper-dev libblkid-dev
 	fio nbd-server nbd-client e2fsprogs util-linux fdisk
 	sparse valgrind
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian
 	linux-image-cloud-amd64 linux-headers-cloud-amd64
 	linux-source-6.12
 )

@@ -10,7 +10,7 @@ status=0
 for k in 6.1 6.12; do
 	kver=$("$top/scripts/vm/kver.sh" "$k")
 	mkdir -p "$out/$kver/kernel/tests"
-	cp "$top/Kbuild" "$out/$kver/"
+	cp "$top/Kbuild" "$top/VERSION" "$out/$kver/"
 	cp "$top"/kernel/Kbuild "$top"/kernel/*.[ch] "$out/$kver/kernel/"
 	make -s -C "/usr/src/linux-headers-$kver" M="$out/$kver" CONFIG_DM_MIGRATE=m \
 		C=2 CHECK="sparse -Wno-decl" modules > "$out/$kver.log" 2>&1 || status=1

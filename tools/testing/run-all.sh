@@ -1,7 +1,9 @@
 #!/bin/bash
 # make check: every test of the project, counted case by case.
 #   host   the userspace unit tests, the module building cleanly for each
-#          kernel, checkpatch and sparse on the kernel sources
+#          kernel with VERSION as its modinfo version, checkpatch and sparse
+#          on the kernel sources, the Debian packages (tools/testing/packaging.sh:
+#          built, lintian-clean, their contents, DKMS building the module)
 #   vm     each tools/testing/selftests/dm-migrate/test_*.sh in qemu on 6.1,
 #          6.12 and the debug kernel (KASAN, lockdep, kmemleak:
 #          scripts/debug-kernel.sh), the host-driven crash tests, the
@@ -23,7 +25,9 @@
 # failure. DMM_KERNELS, DMM_TESTS and DMM_HOST_TESTS narrow a run by hand; DMM_CRASH_ROUNDS lengthens the crash tests (default 2),
 # DMM_FAILURE_ROUNDS the failure matrix (default 1 round a row and phase) and
 # DMM_FUZZ="CASES LIVE_OPS" the fuzzer's run (default "200 100"), and
-# DMM_DEBUG_ALL=1 runs every test on every kernel, not only the unmarked.
+# DMM_DEBUG_ALL=1 runs every test on every kernel, not only the unmarked;
+# DMM_SYSTEM_LANE=1 adds the booted-Debian lane on 6.1 and 6.12
+# (tools/testing/system/lane.sh).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -166,7 +170,17 @@ if [[ " $kernels " == *" debug "* ]]; then
 	debug_pid=$!
 fi
 
+# The Debian packages: built from a copy of the tree, lintian, DKMS.
+host_packaging() {
+	tools/testing/packaging.sh > "$logdir/packaging.ktap" 2>&1
+	count_ktap host/packaging "$logdir/packaging.ktap" "" "$(planned_of "$logdir/packaging.ktap")"
+}
+
 host() {
+	# The packages build beside the tests below: dpkg-buildpackage,
+	# lintian and DKMS take half a minute, mostly on one CPU.
+	timed host/packaging host_packaging > "$logdir/jobs/02-packaging.res" 2>&1 &
+	local packaging=$!
 	timed host/userspace host_userspace
 	local k kver
 	for k in $kernels; do
@@ -174,6 +188,10 @@ host() {
 		kver=$(scripts/vm/kver.sh "$k")
 		run_case host/build "module builds warning-free (W=1) for $kver" \
 			scripts/build-module.sh "$kver"
+		# shellcheck disable=SC2016
+		run_case host/build "module's modinfo version is VERSION ($(cat VERSION)) for $kver" \
+			bash -c '[ "$(modinfo -F version "build/$1/kernel/dm-migrate.ko")" = "$(cat VERSION)" ]' \
+			_ "$kver"
 		run_case host/build "VM initramfs for $kver" scripts/vm/mkinitramfs.sh "$kver"
 	done
 	run_case host/style "checkpatch --strict clean" scripts/checkpatch.sh
@@ -182,6 +200,8 @@ host() {
 	# run make in the same tree.
 	run_case host/build "tool and guest helpers build for the VMs" \
 		bash -c 'make -s -C userspace && make -s -C tools/testing/fuzz && make -s -C tools/testing/bench && make -s -C tools/testing/faults'
+	wait "$packaging"
+	cat "$logdir/jobs/02-packaging.res"
 }
 export DMM_PREBUILT=1
 timed host host > "$logdir/jobs/03-host.res" 2>&1
@@ -272,6 +292,12 @@ queue_for() {	# queue_for KERNEL
 		fi
 		echo "$k host $t"
 	done
+	# The booted-Debian lane (tools/testing/system/lane.sh: the packages
+	# installed and used across reboots on a real Debian system): make
+	# check-all and make check-system set DMM_SYSTEM_LANE=1.
+	if [ -n "${DMM_SYSTEM_LANE:-}" ] && [ "$k" != debug ]; then
+		echo "$k host tools/testing/system/lane.sh"
+	fi
 }
 
 # Longest first (by budget), so that the long tail does not start last.
