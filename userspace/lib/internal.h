@@ -182,6 +182,13 @@ enum {
 	DMM_REC_MIGRATING = 1,
 	DMM_REC_CONFIRMING = 2,
 	DMM_REC_ABORTING = 3,
+	/*
+	 * No migration; the volume is linear on the source (abort, a start
+	 * that did not happen) or on the destination (confirm). Activation
+	 * brings it back as such after a reboot, until remove.
+	 */
+	DMM_REC_ON_SOURCE = 4,
+	DMM_REC_ON_DEST = 5,
 };
 
 struct dmm__record {
@@ -251,6 +258,13 @@ int dmm__step_finish(struct dmm_ctx *ctx, const char *name,
 		     const struct dmm__step *step, bool *done);
 int dmm__repair(struct dmm_ctx *ctx, const char *name,
 		const char **finished);
+void dmm__done_write(const char *name, const char *step, const char *leg);
+void dmm__home_write(const char *name, dev_t meta);
+bool dmm__home_read(const char *name, dev_t *meta);
+void dmm__home_clear(const char *name);
+
+/* activate.c: the records of metadata devices, after a reboot. */
+int dmm__home_forget(struct dmm_ctx *ctx, const char *name, dev_t keep);
 
 /* validate.c */
 int dmm__check_metadata(struct dmm_ctx *ctx, const struct dmm__blk *metadata,

@@ -173,9 +173,20 @@ int dmm_pause(struct dmm_ctx *ctx, const char *name);
 int dmm_resume(struct dmm_ctx *ctx, const char *name);
 int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate);
 
-/* Read the status of volume @name. Free it with dmm_status_free(). */
+/*
+ * Read the status of volume @name. Free it with dmm_status_free(). First
+ * repairs what a killed dmmigrate left half done on the volume, unless
+ * another holds its lock.
+ */
 int dmm_status_get(struct dmm_ctx *ctx, const char *name,
 		   struct dmm_status **st);
+
+/*
+ * dmm_status_get() without the lock and the repair, for a udev rule: no
+ * write, no dm call beyond reading the table and status. Added in 1.1.
+ */
+int dmm_status_read(struct dmm_ctx *ctx, const char *name,
+		    struct dmm_status **st);
 void dmm_status_free(struct dmm_status *st);
 
 const char *dmm_status_name(const struct dmm_status *st);
@@ -323,6 +334,23 @@ typedef void (*dmm_activate_fn)(const char *name, int result,
 				const char *what, void *data);
 int dmm_activate(struct dmm_ctx *ctx, const char *name, dmm_activate_fn fn,
 		 void *data);
+
+/*
+ * dmm_activate() for the record on the metadata device @device alone (a
+ * udev rule starts it for each device dmm_metadata_probe() names). An
+ * unreadable device, or one without a record, is an error. Added in 1.1.
+ */
+int dmm_activate_metadata(struct dmm_ctx *ctx, const char *device,
+			  dmm_activate_fn fn, void *data);
+
+/*
+ * Does @device hold the record of a dm-migrate volume? On 0, @name gets
+ * the volume's name (or "" if none) and @state what the record says
+ * ("migrating", "confirming", "aborting", "on the source", "on the
+ * destination"; NULL if none). Reads blocks 0 and 1 only. Added in 1.1.
+ */
+int dmm_metadata_probe(struct dmm_ctx *ctx, const char *device, char *name,
+		       size_t len, const char **state);
 
 /* Wipe every filesystem, RAID and partition table signature on @device. */
 int dmm_wipe_signatures(struct dmm_ctx *ctx, const char *device,

@@ -139,7 +139,7 @@ int dmm__record_decode(const unsigned char *blk, struct dmm__record *rec)
 	    get_le32(blk + OFF_VERSION) != REC_VERSION)
 		return DMM__REC_CORRUPT;
 	rec->state = get_le32(blk + OFF_STATE);
-	if (rec->state > DMM_REC_ABORTING)
+	if (rec->state > DMM_REC_ON_DEST)
 		rec->state = DMM_REC_NONE;
 	rec->region_sectors = get_le32(blk + OFF_REGION);
 	rec->target_sectors = dmm__get_le64(blk + OFF_SECTORS);
@@ -292,6 +292,10 @@ const char *dmm__record_state_name(uint32_t state)
 		return "confirming";
 	case DMM_REC_ABORTING:
 		return "aborting";
+	case DMM_REC_ON_SOURCE:
+		return "on the source";
+	case DMM_REC_ON_DEST:
+		return "on the destination";
 	default:
 		return "no migration";
 	}

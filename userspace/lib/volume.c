@@ -282,6 +282,9 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 			     name);
 	else
 		r = dmm__dm_remove(ctx, name);
+	/* Gone for good: no record may bring it back at the next boot. */
+	if (!r)
+		r = dmm__home_forget(ctx, name, 0);
 	if (!r)
 		dmm__done_clear(name);
 	unlock_volume(ctx, name, lock);
@@ -316,6 +319,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	struct dmm__md_head head;
 	char pair[DMM_PAIR_ID_LEN];
 	dev_t sdev;
+	bool settled;
 	int r;
 
 	memset(rec, 0, sizeof(*rec));
@@ -346,8 +350,17 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	*fresh = flags & DMM_START_FRESH_METADATA;
 	if (*fresh)
 		return DMM_OK;
-	if (head.rec_kind == DMM__REC_VALID &&
-	    head.rec.state != DMM_REC_NONE &&
+	settled = head.rec.state == DMM_REC_NONE ||
+		  head.rec.state == DMM_REC_ON_SOURCE ||
+		  head.rec.state == DMM_REC_ON_DEST;
+	if (head.rec_kind == DMM__REC_VALID && settled &&
+	    head.rec.state != DMM_REC_NONE && strcmp(head.rec.name, rec->name))
+		return dmm__err(ctx, DMM_EBUSY,
+				"metadata device %s brings volume %s back at boot (%s); remove %s, give another device, or --fresh-metadata to overwrite it",
+				metadata, head.rec.name,
+				dmm__record_state_name(head.rec.state),
+				head.rec.name);
+	if (head.rec_kind == DMM__REC_VALID && !settled &&
 	    (strcmp(head.rec.name, rec->name) ||
 	     strcmp(head.rec.source_id, rec->source_id) ||
 	     strcmp(head.rec.dest_id, rec->dest_id)))
@@ -357,8 +370,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 				dmm__record_state_name(head.rec.state),
 				head.rec.dest_id);
 	/* The record of a finished migration: the device is free again. */
-	if (head.rec_kind == DMM__REC_VALID &&
-	    head.rec.state == DMM_REC_NONE) {
+	if (head.rec_kind == DMM__REC_VALID && settled) {
 		*fresh = true;
 		return DMM_OK;
 	}
@@ -514,6 +526,9 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 		r = prepare_metadata(ctx, &st, &vol, d, m,
 				     region_bytes >> SECTOR_SHIFT, rate, flags,
 				     &rec, &fresh);
+	/* A record elsewhere would bring the volume back on a leg it left. */
+	if (!r)
+		r = dmm__home_forget(ctx, name, metadata ? m->dev : 0);
 	if (r)
 		goto out;
 	if (metadata) {
@@ -549,6 +564,8 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 		 (unsigned long long)st.len_sectors, DMM_TARGET, params);
 	r = dmm__dm_swap(ctx, name, st.len_sectors, DMM_TARGET, params, NULL);
 	finish_step(ctx, name, &step, &done);
+	if (metadata)
+		dmm__home_write(name, m->dev);
 out:
 	unlock_devices(dev, dev_lock);
 	dmm__blk_close(&vol);
@@ -841,6 +858,22 @@ int dmm_status_get(struct dmm_ctx *ctx, const char *name,
 	}
 	if (!r)
 		r = dmm__volume_read(ctx, name, *st);
+	if (r) {
+		free(*st);
+		*st = NULL;
+	}
+	return r;
+}
+
+int dmm_status_read(struct dmm_ctx *ctx, const char *name,
+		    struct dmm_status **st)
+{
+	int r;
+
+	*st = malloc(sizeof(**st));
+	if (!*st)
+		return dmm__enomem(ctx);
+	r = dmm__volume_read(ctx, name, *st);
 	if (r) {
 		free(*st);
 		*st = NULL;

@@ -29,12 +29,14 @@ expect() {
 
 echo "TAP version 13"
 expect "start status" dmmigrate st
-expect "create start status wait confirm verify abort pause resume rate monitor list remove activate" \
+expect "create start status wait confirm verify abort pause resume rate monitor list remove activate probe" \
 	dmmigrate ""
 expect "confirm" dmmigrate -v conf
 expect "--region-size --rate" dmmigrate start vol /dev/null --r
 expect "--wait --wipe-source" dmmigrate confirm vol --w
 expect "--json" dmmigrate list --j
 expect "--quiet" dmmigrate --q
+expect "--metadata --timeout --json --help" dmmigrate activate --
+expect "--export --json --help" dmmigrate probe /dev/null --
 echo "1..$n"
 exit $failed

@@ -24,6 +24,9 @@
 
 /* The JSON contract's version: dmmigrate(8), "JSON OUTPUT". */
 #define JSON_VERSION	1
+/* Room for a volume's name (at most 100 bytes) and a message. */
+#define NAME_LEN	128
+#define MESSAGE_LEN	512
 
 enum {
 	OPT_JSON	= 1 << 0,
@@ -407,7 +410,11 @@ static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
 	struct dmm_status *st;
 	int r;
 
-	r = dmm_status_get(ctx, name, &st);
+	/* udev's export repairs nothing: it runs amid a command's swap. */
+	if (walk->o->set & OPT_EXPORT)
+		r = dmm_status_read(ctx, name, &st);
+	else
+		r = dmm_status_get(ctx, name, &st);
 	if (r)
 		return walk->all && r == DMM_ENODEV ? 0 : r;
 	if (json) {
@@ -870,20 +877,89 @@ static void print_activated(const char *name, int result, const char *what,
 	(*count)++;
 }
 
+/* The outcome of one activation, printed once the retries are over. */
+struct activated {
+	char name[NAME_LEN];
+	int result;
+	char what[MESSAGE_LEN];
+};
+
+static void note_activated(const char *name, int result, const char *what,
+			   void *data)
+{
+	struct activated *a = data;
+
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->result = result;
+	snprintf(a->what, sizeof(a->what), "%s", what);
+}
+
+/*
+ * The volume recorded on @device, its legs waited for up to @timeout
+ * seconds: at boot udev may announce the metadata device before a leg.
+ */
+static int activate_device(struct dmm_ctx *ctx, const char *device,
+			   unsigned long timeout, unsigned int *count)
+{
+	const struct timespec pause = { 0, 250 * 1000 * 1000 };
+	struct timespec start, now;
+	struct activated a = { .name = "" };
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		r = dmm_activate_metadata(ctx, device, note_activated, &a);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (r != DMM_ENODEV || !a.name[0] ||
+		    (unsigned long)(now.tv_sec - start.tv_sec) >= timeout)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (a.name[0])
+		print_activated(a.name, a.result, a.what, count);
+	return r;
+}
+
 static int cmd_activate(struct dmm_ctx *ctx, char **args,
 			const struct options *o)
 {
 	unsigned int count = 0;
 	int r;
 
-	(void)o;
-	r = dmm_activate(ctx, args[0], print_activated, &count);
+	if (o->metadata && args[0])
+		return usage_error("activate takes a NAME or --metadata DEVICE, not both");
+	if ((o->set & OPT_TIMEOUT) && !o->metadata)
+		return usage_error("--timeout needs --metadata");
+	if (o->metadata)
+		r = activate_device(ctx, o->metadata, o->timeout, &count);
+	else
+		r = dmm_activate(ctx, args[0], print_activated, &count);
 	if (json && !count)
 		dmm_json_open(answer(), "volumes", '[');
 	if (json)
 		dmm_json_close(answer(), ']');
 	if (!r && !count)
 		say("no migration to activate\n");
+	return fail(ctx, r);
+}
+
+/*
+ * For udev rules: KEY=value lines naming the volume whose record @device
+ * holds, nothing if none; reads two blocks, writes nothing.
+ */
+static int cmd_probe(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	char name[NAME_LEN];
+	const char *state;
+	int r;
+
+	if (!(o->set & OPT_EXPORT) || json)
+		return usage_error("probe needs --export (and no --json)");
+	r = dmm_metadata_probe(ctx, args[0], name, sizeof(name), &state);
+	if (!r && name[0])
+		printf("DM_MIGRATE_METADATA_VOLUME=%s\nDM_MIGRATE_METADATA_STATE=%s\n",
+		       name, state);
 	return fail(ctx, r);
 }
 
@@ -917,8 +993,11 @@ static const struct command commands[] = {
 	  "a line per change of state, leg health, verify or progress, from dm events" },
 	{ "list", cmd_list, 0, 0, 0, "", "list volumes and their state" },
 	{ "remove", cmd_remove, 1, 1, 0, "NAME", "remove an idle volume" },
-	{ "activate", cmd_activate, 0, 1, 0, "[NAME]",
-	  "after a reboot: bring back volumes migrating with --metadata" },
+	{ "activate", cmd_activate, 0, 1, OPT_METADATA | OPT_TIMEOUT,
+	  "[NAME] | --metadata DEVICE [--timeout SECONDS]",
+	  "after a reboot: bring back the volumes recorded on metadata devices" },
+	{ "probe", cmd_probe, 1, 1, OPT_EXPORT, "DEVICE --export",
+	  "for udev: the volume recorded on DEVICE, as KEY=value" },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -19,21 +19,21 @@
 # "check": read the tool record the crash left on the metadata device, then
 # run "dmmigrate activate" and check that it followed the record: migrating
 # comes back as the migrate table over src and dst, confirming as linear on
-# dst, aborting as linear on src, and no migration (CMD had completed) as no
-# volume at all. Then run CMD again (after waiting for sync when the
-# migration came back; after creating the volume again over the leg CMD
-# left it on when it had completed): when the crash interrupted CMD, it
-# must exit 0 (doing the rest, or saying it is done); when CMD had completed,
-# exit 6 "not migrating" as for any completed command. The volume must end
-# linear on CMD's leg (dst for confirm, src for abort) with a settled record
-# and read exactly SUM, through the volume and on that leg alone.
+# dst, aborting as linear on src, and on the destination or on the source
+# (CMD had completed) as linear on that leg. Then run CMD again (after
+# waiting for sync when the migration came back): when the crash
+# interrupted CMD, it must exit 0 (doing the rest, or saying it is done);
+# when CMD had completed, exit 6 "not migrating" as for any completed
+# command. The volume must end linear on CMD's leg (dst for confirm, src
+# for abort) with the record saying so (5 on the destination, 4 on the
+# source) and read exactly SUM, through the volume and on that leg alone.
 . "$(dirname "$0")/lib.sh"
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || exit 1
 cmd=$2
 case $cmd in
-confirm) leg=$dst ;;
-abort|faildest) leg=$src ;;
+confirm) leg=$dst settled=5 ;;
+abort|faildest) leg=$src settled=4 ;;
 *) echo "crash_tool_guest.sh: confirm or abort, not '$cmd'" >&2; exit 2 ;;
 esac
 
@@ -105,29 +105,25 @@ check)
 			"migrate $(majmin "$src") $(majmin "$dst")" && dm_settled vol ;;
 	2) desc="confirming: linear on the destination, record settled"
 	   [ "$rc" -eq 0 ] && same activate "$out" "vol: confirm finished, now on the destination" &&
-		linear_on vol "$dst" && dm_settled vol && same record "$(record_state "$meta")" 0 ;;
+		linear_on vol "$dst" && dm_settled vol && same record "$(record_state "$meta")" 5 ;;
 	3) desc="aborting: linear on the source, record settled"
 	   [ "$rc" -eq 0 ] && same activate "$out" "vol: abort finished, back on the source" &&
-		linear_on vol "$src" && dm_settled vol && same record "$(record_state "$meta")" 0 ;;
-	0) desc="no migration ($cmd had completed): no volume brought back"
-	   [ "$rc" -eq 0 ] && same activate "$out" "no migration to activate" &&
-		! dmsetup info vol > /dev/null 2>&1 ;;
+		linear_on vol "$src" && dm_settled vol && same record "$(record_state "$meta")" 4 ;;
+	4|5) desc="$cmd had completed: the volume back on the leg it left"
+	   [ "$rec" = "$settled" ] &&
+		[ "$rc" -eq 0 ] && same activate "$out" "vol: on the $( [ "$rec" = 5 ] && echo destination || echo source )" &&
+		linear_on vol "$leg" && dm_settled vol ;;
 	*) desc="a record of the migration on the metadata device (got '$rec')"; false ;;
 	esac
 	ktap_check "activate after the crash, record $desc" [ $? -eq 0 ]
 
-	if [ "$rec" = 0 ]; then
-		# Nothing brings back an idle volume: made again by hand, as
-		# after any reboot, over the leg the completed command left.
-		tool_ok create vol "$leg" || diag "create again over $leg failed"
-	fi
 	if [ "$cmd" = confirm ] && [ "$(field vol 1)" != "" ]; then
 		tool wait vol --timeout 120
 		diag "wait: exit $rc${err:+: $err}"
 	fi
 	tool "$cmd" vol
 	diag "$cmd again: exit $rc: $out${err:+ / $err}"
-	if [ "$rec" = 0 ]; then
+	if [ "$rec" = "$settled" ]; then
 		# Not interrupted: run again, a completed command finds nothing
 		# to do, as without a crash (test_tool_03_race.sh).
 		[ "$rc" -eq 6 ] && same stderr "$err" \
@@ -137,7 +133,7 @@ check)
 		ktap_check "$cmd, interrupted by the crash, again exits 0" [ "$rc" -eq 0 ]
 	fi
 
-	linear_on vol "$leg" && dm_settled vol && same "record" "$(record_state "$meta")" 0 &&
+	linear_on vol "$leg" && dm_settled vol && same "record" "$(record_state "$meta")" "$settled" &&
 		same "data through vol" "$(sum_mib /dev/mapper/vol)" "$want" &&
 		same "data on $leg alone" "$(sum_mib "$leg")" "$want" &&
 		[ ! -e /run/dmmigrate/vol.state ]

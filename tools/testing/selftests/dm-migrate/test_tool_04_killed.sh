@@ -80,16 +80,19 @@ table_is() {
 }
 
 # record_ok CMD WHICH: with metadata, the record says what the live table
-# is: migrating, or no migration (0, or no record before the first start).
+# is: migrating (1), linear on the source (4; or no record before the
+# first start) or on the destination (5).
 record_ok() {
 	local r want_r
 	[ "$md_id" = - ] && return 0
 	r=$(record_state "$meta")
 	if { [ "$1" = start ] && [ "$2" = new ]; } || { [ "$1" != start ] && [ "$2" = old ]; }; then
 		want_r=1
+	elif [ "$1" = confirm ]; then
+		want_r=5
 	else
-		want_r=0
-		[ "$r" = - ] && r=0
+		want_r=4
+		[ "$1" = start ] && [ "$r" = - ] && r=4
 	fi
 	same "record after $1 ($2 table)" "$r" "$want_r"
 }
