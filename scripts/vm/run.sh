@@ -158,8 +158,9 @@ tail -n +1 -f "$ktap" 2>/dev/null | grep --line-buffered -v '^DMM-EXIT:' &
 tail_pid=$!
 
 # A boot that dies before the test starts (TCG has been seen to oops in
-# early boot, before any of our code runs) is retried once; its console is
-# kept as <name>.console.boot1. no_timer_check: on a loaded host TCG's
+# early boot, before any of our code runs) is retried once, a VM to be
+# killed (-K) too: its killer waits for the test's output first. Its
+# console is kept as <name>.console.boot1. no_timer_check: on a loaded host TCG's
 # timer can miss the kernel's IO-APIC check, which then panics the boot.
 for attempt in 1 2; do
 	: > "$console"
@@ -175,7 +176,7 @@ for attempt in 1 2; do
 		"${drive_args[@]}"
 	qemu_rc=$?
 	set -e
-	[ -s "$ktap" ] || [ -n "$expect_kill" ] || [ $attempt -eq 2 ] || [ $qemu_rc -eq 33 ] && break
+	[ -s "$ktap" ] || [ $attempt -eq 2 ] || [ $qemu_rc -eq 33 ] && break
 	echo "# vm: $name: the VM died before the test started (qemu $qemu_rc); booting again"
 	cp "$console" "$console.boot1"
 done
