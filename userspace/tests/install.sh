@@ -86,6 +86,13 @@ if [ -z "$unsubst" ]; then
 else
 	result fail "udev rules, units, initramfs-tools scripts name /usr/sbin/dmmigrate" "not in:$unsubst"
 fi
+# At boot: udev starts the activation per metadata device; nothing may wait
+# for the deprecated systemd-udev-settle, and a hung device must not hang
+# the boot.
+check "units: none waits for systemd-udev-settle; the activation has a start timeout" \
+	bash -c '! grep -rl udev-settle "$1" &&
+		grep -q "^TimeoutStartSec=[1-9]" "$1/dmmigrate-activate@.service"' \
+	_ "$(dirname "$(find "$root" -name 'dmmigrate-activate@.service' | head -n 1)")"
 check "no @PLACEHOLDER@ left in what was installed" \
 	bash -c '! grep -rIlE "@[A-Z]+@" "$1"' _ "$root"
 check "man pages say version $version" \
