@@ -86,6 +86,17 @@ if [ -z "$unsubst" ]; then
 else
 	result fail "udev rules, units, initramfs-tools scripts name /usr/sbin/dmmigrate" "not in:$unsubst"
 fi
+# The volume rule reads what device-mapper's rules set: it must sort after
+# them, wherever this host's dmsetup put them (10-dm.rules upstream,
+# 55-dm.rules on Debian).
+dm_rules=$(ls /lib/udev/rules.d/*-dm.rules /usr/lib/udev/rules.d/*-dm.rules 2> /dev/null | head -n 1)
+if [ -n "$dm_rules" ]; then
+	check "the volume rule runs after ${dm_rules##*/}" \
+		bash -c '[ "$(printf "%s\n" "$1" "$2" | LC_ALL=C sort | tail -n 1)" = "$2" ]' \
+		_ "${dm_rules##*/}" "$(basename "$(find "$root" -name '*-dm-migrate.rules' | head -n 1)")"
+else
+	result skip "the volume rule runs after device-mapper's" "no device-mapper udev rules on this host"
+fi
 # At boot: udev starts the activation per metadata device; nothing may wait
 # for the deprecated systemd-udev-settle, and a hung device must not hang
 # the boot.
