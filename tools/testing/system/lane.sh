@@ -117,7 +117,7 @@ mke2fs -q -t ext4 -L DMMLANE -d "$lane" "$work/lane.img" \
 # The base image, held (shared) while it is in use: image.sh removes older
 # images only when it can lock them alone.
 img=
-for attempt in 1 2; do
+for _ in 1 2; do
 	img=$("$here/image.sh" "$kver" 2> "$logdir/image.log") ||
 		{ sed 's/^/# image: /' "$logdir/image.log" | tail -n 20; die "image.sh failed (log: $logdir/image.log)"; }
 	exec 9>> "$(dirname "$img").lock"
@@ -170,7 +170,7 @@ take_lines() {
 		else
 			case $line in
 			"# HARD-RESET-NOW"*) marker=reset ;;
-			"# LANE-DONE"*) marker=done ;;
+			"# LANE-DONE"*) marker="done" ;;
 			"# LANE-ABORT"*) marker=abort; abort_why=${line#*: } ;;
 			esac
 			[ -n "$line" ] && echo "$line"
@@ -262,8 +262,8 @@ while :; do
 	if [ -z "$outcome" ]; then
 		if grep -a -q 'reboot: Restarting system' "$work/console"; then
 			outcome=reboot
-		elif [ "$marker" = done ] && grep -a -q 'reboot: Power down' "$work/console"; then
-			outcome=done
+		elif [ "$marker" = "done" ] && grep -a -q 'reboot: Power down' "$work/console"; then
+			outcome="done"
 		elif [ "$marker" = abort ]; then
 			outcome="the guest gave up in boot $boot: $abort_why"
 		else
@@ -277,7 +277,7 @@ while :; do
 	esac
 done
 
-if [ "$outcome" = done ]; then
+if [ "$outcome" = "done" ]; then
 	ok "lane: $boot boots, ended with LANE-DONE and a power-off"
 else
 	not_ok "lane: $outcome"
