@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential pkg-config bc flex bison libelf-dev libssl-dev
 	python3 locales kmod cpio zstd xz-utils gzip
-	qemu-system-x86 busybox-static
+	qemu-system-x86 qemu-utils busybox-static mmdebstrap
 	dmsetup libdevmapper-dev libblkid-dev
 	fio nbd-server nbd-client e2fsprogs util-linux fdisk
 	sparse valgrind
