@@ -6,9 +6,11 @@
  */
 #include <linux/kernel.h>
 #include <linux/log2.h>
+#include <linux/stringify.h>
 #include <linux/string.h>
 
 #include "dm-migrate-args.h"
+#include "dm-migrate-window.h"
 
 int migrate_parse_region_size(const char *arg, unsigned int *shift,
 			      char **error)
@@ -37,11 +39,25 @@ static int parse_u64(const char *arg, u64 *val)
 	return arg && !kstrtou64(arg, 10, val) ? 0 : -EINVAL;
 }
 
+/* A tuning feature's value: once, a number from @min to @max. */
+static int parse_tunable(struct dm_arg_set *as, unsigned int *argc,
+			 unsigned int *val, unsigned int min, unsigned int max,
+			 const char *bad, char **error)
+{
+	if (!*val && *argc && !kstrtouint(dm_shift_arg(as), 10, val) &&
+	    *val >= min && *val <= max) {
+		(*argc)--;
+		return 0;
+	}
+	*error = (char *)bad;
+	return -EINVAL;
+}
+
 int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			   char **error)
 {
 	static const struct dm_arg args = {
-		0, 6, "Invalid number of feature arguments"
+		0, 12, "Invalid number of feature arguments"
 	};
 	bool have_rate = false;
 	unsigned int argc;
@@ -72,6 +88,27 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 				return -EINVAL;
 			}
 			argc--;
+		} else if (!strcasecmp(arg, "window")) {
+			r = parse_tunable(as, &argc, &f->window, MIGRATE_WINDOW_MIN,
+					  MIGRATE_WINDOW_MAX,
+					  "Invalid or repeated window: "
+					  __stringify(MIGRATE_WINDOW_MIN) " to "
+					  __stringify(MIGRATE_WINDOW_MAX) " regions expected",
+					  error);
+		} else if (!strcasecmp(arg, "copy_jobs")) {
+			r = parse_tunable(as, &argc, &f->copy_jobs, 1,
+					  MIGRATE_MAX_COPY_JOBS,
+					  "Invalid or repeated copy_jobs: 1 to "
+					  __stringify(MIGRATE_MAX_COPY_JOBS) " expected",
+					  error);
+		} else if (!strcasecmp(arg, "commit_period")) {
+			r = parse_tunable(as, &argc, &f->commit_period_ms,
+					  MIGRATE_MIN_COMMIT_PERIOD_MS,
+					  MIGRATE_MAX_COMMIT_PERIOD_MS,
+					  "Invalid or repeated commit_period: "
+					  __stringify(MIGRATE_MIN_COMMIT_PERIOD_MS) " to "
+					  __stringify(MIGRATE_MAX_COMMIT_PERIOD_MS)
+					  " milliseconds expected", error);
 		} else if (!strcasecmp(arg, "rate") && !have_rate) {
 			if (!argc || parse_u64(dm_shift_arg(as), &f->rate)) {
 				*error = "Invalid rate: bytes per second expected";
@@ -83,6 +120,8 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			*error = "Unknown or repeated feature argument";
 			return -EINVAL;
 		}
+		if (r)
+			return r;
 	}
 
 	if (as->argc) {
@@ -135,6 +174,10 @@ int migrate_parse_message(unsigned int argc, char **argv,
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "resume")) {
 		msg->type = MIGRATE_MSG_RESUME;
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "cutover")) {
+		msg->type = MIGRATE_MSG_CUTOVER;
 		return 0;
 	}
 	if (argc >= 1 && !strcasecmp(argv[0], "rate")) {

@@ -15,11 +15,19 @@
 
 #define MIGRATE_PAIR_ID_MAX 63
 
+/* Bounds of the tuning features; 0 in migrate_features: the default. */
+#define MIGRATE_MAX_COPY_JOBS		16
+#define MIGRATE_MIN_COMMIT_PERIOD_MS	10
+#define MIGRATE_MAX_COMMIT_PERIOD_MS	60000
+
 struct migrate_features {
 	bool paused;
 	bool fresh;		/* format the metadata device */
 	u64 rate;		/* bytes per second, 0 = unlimited */
 	const char *pair_id;	/* points into the table line; NULL if none */
+	unsigned int window;	/* write-intent window, regions */
+	unsigned int copy_jobs;	/* regions copied at once */
+	unsigned int commit_period_ms;
 };
 
 enum migrate_msg_type {
@@ -29,6 +37,7 @@ enum migrate_msg_type {
 	MIGRATE_MSG_VERIFY,		/* verify [repair] [rate <bytes/s>] */
 	MIGRATE_MSG_VERIFY_STOP,	/* verify stop */
 	MIGRATE_MSG_VERIFY_REPORT,	/* verify report: the ranges that differ */
+	MIGRATE_MSG_CUTOVER,		/* the next suspend is a confirm's or an abort's */
 };
 
 struct migrate_msg {

@@ -24,13 +24,13 @@
 
 #include "dm-migrate.h"
 
+/* A copy or a discard put @region in sync: its bit changes at the next commit. */
 void __migrate_region_synced(struct migrate_c *mc, migrate_region_t region)
 {
 	lockdep_assert_held(&mc->lock);
-	if (!mc->meta)
-		return;
-	migrate_meta_region_changed(mc->meta, region);
 	mc->need_dest_flush = true;
+	if (mc->meta)
+		migrate_meta_region_changed(mc->meta, region);
 }
 
 bool __migrate_intent_enter(struct migrate_c *mc, struct migrate_io *io)
@@ -76,17 +76,25 @@ static int flush_leg(struct migrate_c *mc, enum migrate_leg_id leg)
 }
 
 /*
- * At every suspend, with or without metadata: nothing the copier wrote, nor
- * any write acknowledged, may sit in a leg's volatile cache when a confirm
- * or an abort swaps the table (kcopyd's writes carry no flush).
+ * At every suspend, with or without metadata: what the copier or a verify's
+ * repair wrote to the destination since its last flush is flushed, so that
+ * none of it sits in the destination's volatile cache when a confirm swaps
+ * the table (those writes carry no flush). User writes need nothing here:
+ * a user's flush reaches both legs, so each leg holds what was flushed, and
+ * after the swap the next one reaches the leg kept. Cleared before the
+ * flush is sent: a copy written after that sets it again.
  */
-void migrate_flush_legs(struct migrate_c *mc)
+void migrate_flush_copies(struct migrate_c *mc)
 {
-	int leg;
+	unsigned long flags;
+	bool flush;
 
-	for (leg = 0; leg < NR_LEGS; leg++)
-		if (!migrate_leg_is_failed(mc, leg))
-			flush_leg(mc, leg);
+	spin_lock_irqsave(&mc->lock, flags);
+	flush = mc->need_dest_flush && !test_bit(MC_DEST_FAILED, &mc->flags);
+	mc->need_dest_flush = false;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (flush)
+		flush_leg(mc, LEG_DEST);
 }
 
 static unsigned int __failed_legs(struct migrate_c *mc)
@@ -263,7 +271,8 @@ int migrate_load_metadata(struct migrate_c *mc)
 
 void migrate_start_commit_tick(struct migrate_c *mc)
 {
-	queue_delayed_work(mc->wq, &mc->commit_tick, MIGRATE_COMMIT_PERIOD);
+	queue_delayed_work(mc->wq, &mc->commit_tick,
+			   msecs_to_jiffies(mc->commit_period_ms));
 }
 
 static void migrate_commit_tick(struct work_struct *ws)
@@ -287,9 +296,14 @@ static void window_changed(void *context, migrate_region_t region)
 	migrate_meta_region_changed(mc->meta, region);
 }
 
+/* With a metadata device: a window of @size regions. Sleeps. */
+int migrate_commit_window(struct migrate_c *mc, unsigned int size)
+{
+	return migrate_window_init(&mc->window, size, window_changed, mc);
+}
+
 void migrate_commit_init(struct migrate_c *mc)
 {
-	migrate_window_init(&mc->window, window_changed, mc);
 	bio_list_init(&mc->intent_wait);
 	bio_list_init(&mc->failure_wait);
 	bio_list_init(&mc->ack_wait);

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The copier: copies each region not in sync from the source to the
- * destination with dm-kcopyd, MIGRATE_COPY_JOBS regions at a time, paced by
- * the rate limit and, while the volume is busy, by rests
- * (dm-migrate-pace.h).
+ * destination, copy_jobs regions at a time, paced by the rate limit and,
+ * while the volume is busy, by rests (dm-migrate-pace.h).
  *
  * A job slot holds a region while it is copied; writes to that region are
  * held on the job and dispatched again once the copy has ended. A job
@@ -11,32 +10,157 @@
  * them before it reads. A whole-region discard or write-zeroes is a job of
  * its own (dm-migrate-io.c): it goes to both legs instead of a copy.
  *
- * The claim and finish functions run in the worker; copy completion runs in
- * kcopyd's context. Only migrate_wait_for_copies() sleeps.
+ * A region is copied a chunk at a time through the job's buffer, read from
+ * the source and written to the destination with dm-io. A chunk that reads
+ * as zeros is not written: the destination gets a write-zeroes (which may
+ * unmap), or, where it has none, a discard that is read back and only if
+ * it reads as zeros is taken for the write; a thin or sparse destination
+ * stays thin where the source was never written.
+ *
+ * The claim and finish functions run in the worker; dm-io completes in irq
+ * context and hands the next step to the job's work on the workqueue. Only
+ * migrate_wait_for_copies() and the buffers' allocation sleep.
  */
+#include <linux/sched/mm.h>
+#include <linux/vmalloc.h>
+
 #include "dm-migrate.h"
 
-static void copy_done(int read_err, unsigned long write_err, void *context)
+static sector_t copy_chunk_len(struct copy_job *job)
+{
+	return min_t(sector_t, MIGRATE_CHUNK,
+		     migrate_region_len(&job->mc->geo, job->region) - job->offset);
+}
+
+static void chunk_io_done(unsigned long error, void *context)
 {
 	struct copy_job *job = context;
 
-	job->read_err = read_err;
-	job->write_err = write_err;
-	migrate_job_done(job);
+	job->io_error = error;
+	queue_work(job->mc->wq, &job->copy_work);
+}
+
+/* The job's chunk, @op on @leg, through the job's buffer; then copy_step(). */
+static void chunk_io(struct copy_job *job, enum migrate_leg_id leg,
+		     enum migrate_copy_step step, blk_opf_t op)
+{
+	struct migrate_c *mc = job->mc;
+	struct dm_io_region where = {
+		.bdev = mc->leg[leg]->bdev,
+		.sector = migrate_region_start(&mc->geo, job->region) + job->offset,
+		.count = copy_chunk_len(job),
+	};
+	struct dm_io_request req = {
+		.bi_opf = op,
+		.mem.type = DM_IO_VMA,
+		.mem.ptr.vma = job->buf,
+		.notify.fn = chunk_io_done,
+		.notify.context = job,
+		.client = mc->copy_io,
+	};
+
+	job->step = step;
+	/* Asynchronous: a bad request is notified as an error too. */
+	dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
+}
+
+static void write_chunk(struct copy_job *job)
+{
+	chunk_io(job, LEG_DEST, COPY_WRITE, REQ_OP_WRITE);
+}
+
+/* A chunk of zeros: leave the destination unallocated if it can say zeros. */
+static void zero_chunk(struct copy_job *job)
+{
+	struct block_device *dest = job->mc->leg[LEG_DEST]->bdev;
+
+	if (bdev_write_zeroes_sectors(dest))
+		chunk_io(job, LEG_DEST, COPY_ZEROES, REQ_OP_WRITE_ZEROES);
+	else if (bdev_max_discard_sectors(dest))
+		chunk_io(job, LEG_DEST, COPY_DISCARD, REQ_OP_DISCARD);
+	else
+		write_chunk(job);
+}
+
+static void read_chunk(struct copy_job *job)
+{
+	chunk_io(job, LEG_SOURCE, COPY_READ, REQ_OP_READ);
+}
+
+/* The chunk is on the destination: the next one, or the job's end. */
+static void chunk_copied(struct copy_job *job, bool zeroed)
+{
+	sector_t len = copy_chunk_len(job);
+
+	if (zeroed)
+		job->zeroed += to_bytes(len);
+	job->offset += len;
+	if (job->offset < migrate_region_len(&job->mc->geo, job->region))
+		read_chunk(job);
+	else
+		migrate_job_done(job);
+}
+
+/*
+ * The step after each chunk I/O, in process context. dm-io reports only
+ * that an I/O failed, not why: a write-zeroes or discard the destination
+ * refused is done again as a plain write of the zeros, which fails only if
+ * the destination does.
+ */
+static void copy_step(struct work_struct *ws)
+{
+	struct copy_job *job = container_of(ws, struct copy_job, copy_work);
+	size_t bytes = to_bytes(copy_chunk_len(job));
+	bool failed = job->io_error;
+
+	switch (job->step) {
+	case COPY_READ:
+		if (failed) {
+			job->read_err = -EIO;
+			migrate_job_done(job);
+		} else if (memchr_inv(job->buf, 0, bytes)) {
+			write_chunk(job);
+		} else {
+			zero_chunk(job);
+		}
+		break;
+	case COPY_WRITE:
+		if (failed) {
+			job->write_err = job->io_error;
+			migrate_job_done(job);
+		} else {
+			chunk_copied(job, false);
+		}
+		break;
+	case COPY_ZEROES:
+		if (failed)
+			write_chunk(job);	/* the buffer still holds the zeros */
+		else
+			chunk_copied(job, true);
+		break;
+	case COPY_DISCARD:
+		/* Only what reads back as zeros counts as written. */
+		if (failed)
+			write_chunk(job);
+		else
+			chunk_io(job, LEG_DEST, COPY_CHECK, REQ_OP_READ);
+		break;
+	case COPY_CHECK:
+		if (!failed && !memchr_inv(job->buf, 0, bytes)) {
+			chunk_copied(job, true);
+		} else {
+			memset(job->buf, 0, bytes);
+			write_chunk(job);
+		}
+		break;
+	}
 }
 
 static void start_copy(struct copy_job *job)
 {
-	struct migrate_c *mc = job->mc;
-	struct dm_io_region from = {
-		.bdev = mc->leg[LEG_SOURCE]->bdev,
-		.sector = migrate_region_start(&mc->geo, job->region),
-		.count = migrate_region_len(&mc->geo, job->region),
-	};
-	struct dm_io_region to = from;
-
-	to.bdev = mc->leg[LEG_DEST]->bdev;
-	dm_kcopyd_copy(mc->kc, &from, 1, &to, 0, copy_done, job);
+	job->offset = 0;
+	job->zeroed = 0;
+	read_chunk(job);
 }
 
 /* A job starts once no write to its region is in flight. */
@@ -56,7 +180,7 @@ struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
 	unsigned int i;
 
 	lockdep_assert_held(&mc->lock);
-	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+	for (i = 0; i < mc->max_jobs; i++)
 		if (mc->jobs[i].active && mc->jobs[i].region == region)
 			return &mc->jobs[i];
 	return NULL;
@@ -73,7 +197,7 @@ struct copy_job *__migrate_claim_job(struct migrate_c *mc, migrate_region_t regi
 	unsigned int i;
 
 	lockdep_assert_held(&mc->lock);
-	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+	for (i = 0; i < mc->max_jobs; i++)
 		if (!mc->jobs[i].active)
 			job = &mc->jobs[i];
 	job->region = region;
@@ -143,6 +267,7 @@ static bool __record_job(struct migrate_c *mc, struct copy_job *job)
 	if (!job->discard) {
 		bytes = to_bytes(migrate_region_len(&mc->geo, job->region));
 		mc->bytes_copied += bytes;
+		mc->bytes_zeroed += job->zeroed;
 		__migrate_pace_done(mc, &mc->pace, job, bytes);
 	}
 	return migrate_all_in_sync(mc->sync);
@@ -216,12 +341,12 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 /* Start claimed copies whose region no longer has source writes in flight. */
 void migrate_start_waiting_copies(struct migrate_c *mc)
 {
-	struct copy_job *ready[MIGRATE_COPY_JOBS];
+	struct copy_job *ready[MIGRATE_MAX_COPY_JOBS];
 	unsigned int i, n = 0;
 	unsigned long flags;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	for (i = 0; i < MIGRATE_COPY_JOBS && mc->nr_waiting; i++) {
+	for (i = 0; i < mc->max_jobs && mc->nr_waiting; i++) {
 		struct copy_job *job = &mc->jobs[i];
 
 		if (job->active && job->waiting &&
@@ -271,6 +396,14 @@ bool __migrate_pace_admits(struct migrate_c *mc, struct migrate_pace *p,
 	return true;
 }
 
+/* No copy is claimed: paused, suspended, a leg failed. */
+static bool __copier_stopped(struct migrate_c *mc)
+{
+	lockdep_assert_held(&mc->lock);
+	return mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
+			    BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED));
+}
+
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
@@ -279,9 +412,8 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 	bool paced;
 
 	lockdep_assert_held(&mc->lock);
-	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED) |
-			 BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED)) ||
-	    mc->nr_jobs == MIGRATE_COPY_JOBS)
+	if (__copier_stopped(mc) || !mc->copy_buffers ||
+	    mc->nr_jobs == mc->max_jobs)
 		return NULL;
 
 	r = migrate_next_unsynced(mc->sync, mc->cursor);
@@ -371,6 +503,60 @@ void migrate_wait_for_copies(struct migrate_c *mc)
 	flush_workqueue(mc->wq);
 }
 
+/*
+ * Every slot's buffer, allocated when copies are due and freed once every
+ * region is in sync (regions in sync never fall out of it), so that a
+ * migration paused from its start or done holds none. In the worker, before
+ * the claims: no write is held on a copy yet, so the allocation may wait
+ * for reclaim (in a GFP_NOIO scope: not for writeback through the volume).
+ * Claims wait until all are there; a failed allocation is tried again when
+ * the worker next runs.
+ */
+void migrate_copy_buffers(struct migrate_c *mc)
+{
+	size_t size = to_bytes(min_t(sector_t, MIGRATE_CHUNK, 1U << mc->geo.shift));
+	unsigned int i, noio;
+	unsigned long flags;
+	bool due, synced;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	synced = migrate_all_in_sync(mc->sync);
+	due = !synced && !__copier_stopped(mc) && !mc->copy_buffers;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (synced) {
+		migrate_free_copy_buffers(mc);
+		return;
+	}
+	if (!due)
+		return;
+	noio = memalloc_noio_save();
+	for (i = 0; i < mc->max_jobs; i++) {
+		if (!mc->jobs[i].buf)
+			mc->jobs[i].buf = vmalloc(size);
+		if (!mc->jobs[i].buf)
+			break;
+	}
+	memalloc_noio_restore(noio);
+	spin_lock_irqsave(&mc->lock, flags);
+	mc->copy_buffers = i == mc->max_jobs;
+	spin_unlock_irqrestore(&mc->lock, flags);
+}
+
+/* With every region in sync, or in the destructor: no copy is running. */
+void migrate_free_copy_buffers(struct migrate_c *mc)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	mc->copy_buffers = false;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	for (i = 0; i < MIGRATE_MAX_COPY_JOBS; i++) {
+		vfree(mc->jobs[i].buf);
+		mc->jobs[i].buf = NULL;
+	}
+}
+
 void migrate_copier_init(struct migrate_c *mc)
 {
 	unsigned int i;
@@ -379,6 +565,8 @@ void migrate_copier_init(struct migrate_c *mc)
 	bio_list_init(&mc->discard_wait);
 	init_waitqueue_head(&mc->jobs_drained);
 	INIT_DELAYED_WORK(&mc->waker, waker_fn);
-	for (i = 0; i < MIGRATE_COPY_JOBS; i++)
+	for (i = 0; i < MIGRATE_MAX_COPY_JOBS; i++) {
 		mc->jobs[i].mc = mc;
+		INIT_WORK(&mc->jobs[i].copy_work, copy_step);
+	}
 }

@@ -126,7 +126,7 @@ int migrate_dispatch_write(struct migrate_c *mc, struct bio *bio)
 	/* Suspending waits for the jobs: none is claimed meanwhile. */
 	if (unmaps_whole_region(mc, bio, io->region) &&
 	    !(mc->flags & (BIT(MC_SOURCE_FAILED) | BIT(MC_SUSPENDED)))) {
-		if (mc->nr_jobs == MIGRATE_COPY_JOBS) {
+		if (mc->nr_jobs == mc->max_jobs) {
 			/* The next job to end dispatches it again. */
 			bio_list_add(&mc->discard_wait, bio);
 			spin_unlock_irqrestore(&mc->lock, flags);

@@ -2,7 +2,7 @@
 /*
  * dm-migrate: move a live volume from a source device to a destination
  * device. Reads are served from the source while a background copier copies
- * each region with dm-kcopyd; writes to regions already copied go to both
+ * each region (dm-migrate-copier.c); writes to regions already copied go to both
  * legs, so every region once in sync stays in sync and the copy converges
  * however hard the workload writes. dm-migrate.h maps the files and the
  * lock order.
@@ -23,6 +23,8 @@ static void migrate_worker(struct work_struct *ws)
 	struct migrate_c *mc = container_of(ws, struct migrate_c, worker);
 	struct bio_list held = BIO_EMPTY_LIST;
 
+	migrate_keep_dm_slab(mc);
+	migrate_copy_buffers(mc);
 	migrate_retry_reads(mc);
 	migrate_finish_zeroes(mc);
 	migrate_finish_copies(mc, &held);
@@ -47,6 +49,8 @@ static int migrate_map(struct dm_target *ti, struct bio *bio)
 	io->mc = mc;
 	io->flags = 0;
 	io->intent = NULL;
+	if (unlikely(atomic_read(&mc->dm_bioset_pad) < 0))
+		migrate_note_dm_bioset(mc, bio);
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/*
@@ -90,13 +94,16 @@ static void migrate_free(struct migrate_c *mc)
 	migrate_release_devices(mc);
 	if (mc->wq)
 		destroy_workqueue(mc->wq);
+	migrate_release_dm_slab(mc);
 	migrate_verify_free(mc);
-	if (!IS_ERR_OR_NULL(mc->kc))
-		dm_kcopyd_client_destroy(mc->kc);
+	migrate_free_copy_buffers(mc);
+	if (!IS_ERR_OR_NULL(mc->copy_io))
+		dm_io_client_destroy(mc->copy_io);
 	for (leg = 0; leg < NR_LEGS; leg++)
 		bioset_exit(&mc->bs[leg]);
 	if (!IS_ERR_OR_NULL(mc->meta))
 		migrate_meta_close(mc->meta);
+	migrate_window_exit(&mc->window);
 	migrate_sync_destroy(mc->sync);
 	if (mc->meta_dev)
 		dm_put_device(mc->ti, mc->meta_dev);
@@ -107,23 +114,29 @@ static void migrate_free(struct migrate_c *mc)
 	kvfree(mc);
 }
 
-static int open_metadata(struct migrate_c *mc, bool fresh)
+static int open_metadata(struct migrate_c *mc, const struct migrate_features *f)
 {
+	unsigned int window = f->window ?: MIGRATE_WINDOW_DEFAULT;
 	struct migrate_meta_params p = {
 		.bdev = mc->meta_dev->bdev,
 		.geo = &mc->geo,
 		.pair_id = mc->pair_id,
-		.window = MIGRATE_WINDOW,
-		.fresh = fresh,
+		.window = window,
+		.fresh = f->fresh,
 	};
 
+	if (migrate_commit_window(mc, window)) {
+		mc->ti->error = "Cannot allocate the write-intent window";
+		return -ENOMEM;
+	}
 	mc->meta = migrate_meta_open(&p, &mc->ti->error);
 	return PTR_ERR_OR_ZERO(mc->meta);
 }
 
 /*
  * <source> <destination> <metadata | -> <region sectors>
- *	[<#feature args> [paused] [rate <bytes/s>] [fresh] [pair_id <id>]]
+ *	[<#feature args> [paused] [rate <bytes/s>] [fresh] [pair_id <id>]
+ *	 [window <regions>] [copy_jobs <n>] [commit_period <ms>]]
  */
 static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -163,6 +176,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	migrate_commit_init(mc);
 	for (leg = 0; leg < NR_LEGS; leg++)
 		atomic64_set(&mc->errors[leg], 0);
+	atomic_set(&mc->dm_bioset_pad, -1);
 
 	for (leg = 0; leg < NR_LEGS; leg++) {
 		r = dm_get_device(ti, dm_shift_arg(&as),
@@ -201,8 +215,9 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 	r = -EINVAL;
-	if (!mc->meta_dev && (features.fresh || features.pair_id)) {
-		ti->error = "fresh and pair_id need a metadata device";
+	if (!mc->meta_dev && (features.fresh || features.pair_id ||
+			      features.window || features.commit_period_ms)) {
+		ti->error = "fresh, pair_id, window and commit_period need a metadata device";
 		goto bad;
 	}
 	if (features.pair_id)
@@ -233,7 +248,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	if (mc->meta_dev) {
-		r = open_metadata(mc, features.fresh);
+		r = open_metadata(mc, &features);
 		if (r)
 			goto bad;
 	}
@@ -244,10 +259,10 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		}
 	}
-	mc->kc = dm_kcopyd_client_create(NULL);
-	if (IS_ERR(mc->kc)) {
-		r = PTR_ERR(mc->kc);
-		ti->error = "Cannot create kcopyd client";
+	mc->copy_io = dm_io_client_create();
+	if (IS_ERR(mc->copy_io)) {
+		r = PTR_ERR(mc->copy_io);
+		ti->error = "Cannot create dm-io client";
 		goto bad;
 	}
 	r = -ENOMEM;
@@ -260,6 +275,8 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (features.paused)
 		__set_bit(MC_PAUSED, &mc->flags);
 	mc->pace.rate = features.rate;
+	mc->max_jobs = features.copy_jobs ?: MIGRATE_COPY_JOBS;
+	mc->commit_period_ms = features.commit_period_ms ?: MIGRATE_COMMIT_PERIOD_MS;
 	mc->last_user_io = jiffies - MIGRATE_BUSY_SPAN;
 	/* Nothing is copied until the first resume. */
 	__set_bit(MC_SUSPENDED, &mc->flags);
@@ -293,10 +310,13 @@ static void set_suspended(struct migrate_c *mc, bool suspended)
 	unsigned long flags;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	if (suspended)
+	if (suspended) {
 		__set_bit(MC_SUSPENDED, &mc->flags);
-	else
+	} else {
 		__clear_bit(MC_SUSPENDED, &mc->flags);
+		/* The cutover did not happen: the table runs on. */
+		__clear_bit(MC_CUTOVER, &mc->flags);
+	}
 	__migrate_update_copier_clock(mc);
 	spin_unlock_irqrestore(&mc->lock, flags);
 }
@@ -326,17 +346,21 @@ static void migrate_presuspend_undo(struct dm_target *ti)
 
 /*
  * Every user write has completed and is acknowledged, and the copies are
- * done: the legs are flushed before a confirm or an abort can swap the
- * table, and the metadata left clean.
+ * done. The volume's I/O is held from here to the resume, so only what a
+ * swap needs is done: the destination flushed if the copier wrote to it,
+ * and with metadata a clean record, which spares copying the window's
+ * regions again when the table is loaded next; but not before a cutover
+ * (the "cutover" message), after which the tool's record, written first,
+ * says the migration is over and the bitmap is never read again.
  */
 static void migrate_postsuspend(struct dm_target *ti)
 {
 	struct migrate_c *mc = ti->private;
 
 	migrate_wait_for_copies(mc);
-	migrate_flush_legs(mc);
-	if (mc->meta)
+	if (mc->meta && !test_bit(MC_CUTOVER, &mc->flags))
 		migrate_commit_clean(mc);
+	migrate_flush_copies(mc);
 }
 
 static int migrate_preresume(struct dm_target *ti)
@@ -357,8 +381,13 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 	unsigned int sz = *out;
 	bool paused = test_bit(MC_PAUSED, &mc->flags);
 	u64 rate = READ_ONCE(mc->pace.rate);
+	/* The tuning features, where not their defaults. */
+	bool window = mc->meta && mc->window.size != MIGRATE_WINDOW_DEFAULT;
+	bool jobs = mc->max_jobs != MIGRATE_COPY_JOBS;
+	bool commit = mc->meta && mc->commit_period_ms != MIGRATE_COMMIT_PERIOD_MS;
 	unsigned int nr = (paused ? 1 : 0) + (rate ? 2 : 0) +
-			  (mc->pair_id[0] ? 2 : 0);
+			  (mc->pair_id[0] ? 2 : 0) + (window ? 2 : 0) +
+			  (jobs ? 2 : 0) + (commit ? 2 : 0);
 
 	DMEMIT("%s %s %s %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
 	       mc->meta_dev ? mc->meta_dev->name : "-", 1U << mc->geo.shift);
@@ -370,6 +399,12 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 		DMEMIT(" rate %llu", rate);
 	if (mc->pair_id[0])
 		DMEMIT(" pair_id %s", mc->pair_id);
+	if (window)
+		DMEMIT(" window %u", mc->window.size);
+	if (jobs)
+		DMEMIT(" copy_jobs %u", mc->max_jobs);
+	if (commit)
+		DMEMIT(" commit_period %u", mc->commit_period_ms);
 	*out = sz;
 }
 
@@ -386,7 +421,7 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 	migrate_region_t in_sync, total;
 	enum migrate_state state;
 	unsigned int sz = 0, copying;
-	u64 bytes, copier_ns;
+	u64 bytes, zeroed, copier_ns;
 	unsigned long flags;
 
 	switch (type) {
@@ -414,7 +449,10 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		       test_bit(MC_METADATA_FAILED, &mc->flags) ? "failed" : "ok");
 		spin_lock_irqsave(&mc->lock, flags);
 		migrate_verify_status(mc, result, maxlen, &sz);
+		zeroed = mc->bytes_zeroed;
 		spin_unlock_irqrestore(&mc->lock, flags);
+		/* From target version 1.2, after the verify's. */
+		DMEMIT(" %llu", zeroed);
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(mc, result, maxlen, &sz);
@@ -459,13 +497,16 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 	case MIGRATE_MSG_RATE:
 		migrate_pace_set_rate(&mc->pace, msg.rate);
 		break;
+	case MIGRATE_MSG_CUTOVER:
+		__set_bit(MC_CUTOVER, &mc->flags);
+		break;
 	default:	/* the verify's, above */
 		break;
 	}
 	__migrate_update_copier_clock(mc);
 	spin_unlock_irqrestore(&mc->lock, flags);
 
-	if (msg.type != MIGRATE_MSG_RATE)
+	if (msg.type != MIGRATE_MSG_RATE && msg.type != MIGRATE_MSG_CUTOVER)
 		migrate_raise_event(mc);
 	wake_worker(mc);
 	return 0;
@@ -481,9 +522,27 @@ static int migrate_iterate_devices(struct dm_target *ti,
 	       fn(ti, mc->leg[LEG_DEST], 0, ti->len, data);
 }
 
+/*
+ * A discard covering whole regions leaves them in sync without a copy
+ * (dm-migrate-io.c), a partial one saves nothing: discards in whole regions
+ * make fstrim skip free ranges smaller than a region and send the rest
+ * aligned. The map path trims discards at region ends itself on every
+ * kernel, which is what max_discard_granularity would ask of dm from 6.5.
+ * io_min and io_opt stay the legs': in pre-copy a write smaller than a
+ * region costs nothing more than on the legs.
+ */
+static void migrate_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct migrate_c *mc = ti->private;
+	unsigned int region = to_bytes(1U << mc->geo.shift);
+
+	if (limits->discard_granularity < region)
+		limits->discard_granularity = region;
+}
+
 static struct target_type migrate_target = {
 	.name = "migrate",
-	.version = {1, 1, 0},
+	.version = {1, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = migrate_ctr,
 	.dtr = migrate_dtr,
@@ -497,6 +556,7 @@ static struct target_type migrate_target = {
 	.status = migrate_status,
 	.message = migrate_message,
 	.iterate_devices = migrate_iterate_devices,
+	.io_hints = migrate_io_hints,
 };
 
 static int __init dm_migrate_init(void)

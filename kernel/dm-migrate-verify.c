@@ -35,7 +35,7 @@ static sector_t chunk_len(struct copy_job *job)
 {
 	struct verify_slot *s = job->verify;
 
-	return min_t(sector_t, MIGRATE_VERIFY_CHUNK,
+	return min_t(sector_t, MIGRATE_CHUNK,
 		     migrate_region_len(&job->mc->geo, job->region) - s->offset);
 }
 
@@ -147,6 +147,9 @@ static void record_compare(struct copy_job *job)
 	u64 bytes = to_bytes(migrate_region_len(&mc->geo, job->region));
 
 	lockdep_assert_held(&mc->lock);
+	/* A repair wrote to the destination: flushed before a cutover. */
+	if (s->repaired)
+		mc->need_dest_flush = true;
 	/*
 	 * A failed leg is recorded by the copier, and the verify ends at the
 	 * next claim; a compare of a run stopped or started over counts for
@@ -190,7 +193,7 @@ static struct copy_job *__claim_next_compare(struct migrate_c *mc,
 		return NULL;
 	}
 	if (mc->flags & (BIT(MC_PAUSED) | BIT(MC_SUSPENDED)) ||
-	    mc->nr_jobs == MIGRATE_COPY_JOBS || v->nr_jobs == MIGRATE_VERIFY_JOBS)
+	    mc->nr_jobs == mc->max_jobs || v->nr_jobs == MIGRATE_VERIFY_JOBS)
 		return NULL;
 
 	r = migrate_next_in_sync(mc->sync, v->cursor);
@@ -251,7 +254,7 @@ static void free_verify(struct migrate_verify *v)
 /* Sleeps. */
 static struct migrate_verify *alloc_verify(struct migrate_c *mc)
 {
-	size_t bytes = to_bytes(min_t(sector_t, MIGRATE_VERIFY_CHUNK,
+	size_t bytes = to_bytes(min_t(sector_t, MIGRATE_CHUNK,
 				      1ULL << mc->geo.shift));
 	struct migrate_verify *v = kzalloc(sizeof(*v), GFP_KERNEL);
 	unsigned int i;

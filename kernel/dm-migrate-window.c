@@ -4,6 +4,8 @@
  */
 #include <linux/bitops.h>
 #include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "dm-migrate-window.h"
@@ -11,21 +13,39 @@
 static struct hlist_head *bucket(struct migrate_window *w,
 				 migrate_region_t region)
 {
-	return &w->hash[hash_64(region, MIGRATE_WINDOW_BITS)];
+	return &w->hash[hash_64(region, w->hash_bits)];
 }
 
-void migrate_window_init(struct migrate_window *w,
-			 migrate_window_changed_fn changed, void *context)
+int migrate_window_init(struct migrate_window *w, unsigned int size,
+			migrate_window_changed_fn changed, void *context)
 {
 	unsigned int i;
 
 	memset(w, 0, sizeof(*w));
+	/* Four entries a bucket at most, on average. */
+	w->hash_bits = ilog2(size) - 1;
+	w->entries = kvcalloc(size, sizeof(*w->entries), GFP_KERNEL);
+	w->hash = kvcalloc(1U << w->hash_bits, sizeof(*w->hash), GFP_KERNEL);
+	if (!w->entries || !w->hash) {
+		migrate_window_exit(w);
+		return -ENOMEM;
+	}
+	w->size = size;
 	INIT_LIST_HEAD(&w->lru);
 	INIT_LIST_HEAD(&w->free);
-	for (i = 0; i < MIGRATE_WINDOW; i++)
+	for (i = 0; i < size; i++)
 		list_add_tail(&w->entries[i].lru, &w->free);
 	w->changed = changed;
 	w->context = context;
+	return 0;
+}
+
+void migrate_window_exit(struct migrate_window *w)
+{
+	kvfree(w->entries);
+	kvfree(w->hash);
+	w->entries = NULL;
+	w->hash = NULL;
 }
 
 static struct migrate_window_entry *lookup(struct migrate_window *w,

@@ -18,10 +18,14 @@
  *                                   the commit began become usable and
  *                                   those that left are free
  *
- * Pure bookkeeping: nothing here locks, sleeps or does I/O; the target
- * serialises every call under its lock, and each commit under its commit
- * mutex. @changed is called for every region whose on-disk bit must be
- * written at the next commit.
+ * Pure bookkeeping: nothing here locks or does I/O, and nothing but
+ * migrate_window_init() (which allocates) sleeps; the target serialises
+ * every call under its lock, and each commit under its commit mutex.
+ * @changed is called for every region whose on-disk bit must be written at
+ * the next commit.
+ *
+ * The window's size bounds what a crash costs: at most that many regions
+ * are copied again after it (Documentation/dm-migrate-metadata.rst).
  */
 #ifndef DM_MIGRATE_WINDOW_H
 #define DM_MIGRATE_WINDOW_H
@@ -31,8 +35,9 @@
 
 #include "dm-migrate-region.h"
 
-#define MIGRATE_WINDOW		256	/* regions */
-#define MIGRATE_WINDOW_BITS	7
+#define MIGRATE_WINDOW_DEFAULT	4096	/* regions: 2 GiB at the tool's 512 KiB */
+#define MIGRATE_WINDOW_MIN	8
+#define MIGRATE_WINDOW_MAX	65536
 
 struct migrate_window_entry {
 	struct hlist_node hash;
@@ -47,8 +52,10 @@ struct migrate_window_entry {
 typedef void (*migrate_window_changed_fn)(void *context, migrate_region_t region);
 
 struct migrate_window {
-	struct migrate_window_entry entries[MIGRATE_WINDOW];
-	struct hlist_head hash[1 << MIGRATE_WINDOW_BITS];
+	struct migrate_window_entry *entries;
+	struct hlist_head *hash;
+	unsigned int hash_bits;
+	unsigned int size;	/* regions */
 	struct list_head lru;
 	struct list_head free;
 	u64 commit_seq;		/* the last commit begun */
@@ -58,8 +65,10 @@ struct migrate_window {
 	void *context;
 };
 
-void migrate_window_init(struct migrate_window *w,
-			 migrate_window_changed_fn changed, void *context);
+/* A window of @size regions (MIGRATE_WINDOW_MIN to _MAX). Sleeps. */
+int migrate_window_init(struct migrate_window *w, unsigned int size,
+			migrate_window_changed_fn changed, void *context);
+void migrate_window_exit(struct migrate_window *w);
 
 /*
  * Admit a write to @region: true with *@ent counted (until

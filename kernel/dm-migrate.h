@@ -9,7 +9,8 @@
  *                          state, read balancing and retry
  *   dm-migrate-verify.c    the online verify: regions in sync compared
  *                          between the legs, in the copier's job slots
- *   dm-migrate-copier.c    the copier: job slots, kcopyd, pacing
+ *   dm-migrate-copier.c    the copier: job slots, chunked copies that
+ *                          keep zeros unallocated, pacing
  *   dm-migrate-mirror.c    a write cloned to both legs, and its completion
  *   dm-migrate-commit.c    the write-intent window's admission of writes
  *                          and the metadata commit
@@ -17,6 +18,8 @@
  *   dm-migrate-state.c     leg health, the state reported, events
  *   dm-migrate-claim.c     the devices live migrate tables use: one
  *                          migration per device
+ *   dm-migrate-keep.c      dm's bio slab cache of the table, held until
+ *                          the destructor so that no swap destroys it
  *   dm-migrate-{region,pace,window,args,diff}.c
  *                          pure logic, unit-tested under KUnit: geometry and
  *                          in-sync map, pacing arithmetic, window and commit
@@ -40,7 +43,8 @@
  *                          migrate_meta_dirty())
  *
  * claims_lock (dm-migrate-claim.c, a mutex) is taken alone, in the
- * constructor and destructor.
+ * constructor and destructor; kept_lock (dm-migrate-keep.c, a mutex) alone,
+ * in the worker and the destructor.
  *
  * Functions named __migrate_*() expect mc->lock held (lockdep checks it);
  * the others take it themselves. Which may sleep is said at each.
@@ -51,7 +55,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
-#include <linux/dm-kcopyd.h>
+#include <linux/dm-io.h>
 #include <linux/ktime.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
@@ -67,12 +71,13 @@
 
 #define DM_MSG_PREFIX "migrate"
 
+/* Defaults of the table's tuning features (dm-migrate-args.h). */
 #define MIGRATE_COPY_JOBS	8	/* job slots: regions copied or compared at once */
-#define MIGRATE_VERIFY_JOBS	2	/* of those, regions compared at once */
-#define MIGRATE_VERIFY_CHUNK	1024	/* sectors read from each leg at a time */
+#define MIGRATE_COMMIT_PERIOD_MS 1000
+#define MIGRATE_VERIFY_JOBS	2	/* of the slots, regions compared at once */
+#define MIGRATE_CHUNK		1024	/* sectors a job reads or writes at a time */
 #define MIGRATE_INFLIGHT_BITS	8
 #define MIGRATE_MIN_IOS		256
-#define MIGRATE_COMMIT_PERIOD	HZ
 
 /* A table's mode: blk_mode_t from 6.5, fmode_t before. */
 #ifdef BLK_OPEN_WRITE
@@ -101,6 +106,7 @@ enum {
 	MC_PAUSED,
 	MC_SUSPENDED,		/* no new copies: presuspend until resume */
 	MC_METADATA_FAILED,
+	MC_CUTOVER,		/* "cutover" message: no clean commit at the next suspend */
 };
 
 /* The flag saying @leg failed: named, not computed from the leg's number. */
@@ -108,6 +114,15 @@ static inline unsigned int mc_leg_failed_bit(enum migrate_leg_id leg)
 {
 	return leg == LEG_SOURCE ? MC_SOURCE_FAILED : MC_DEST_FAILED;
 }
+
+/* What a copy job's last chunk I/O was (dm-migrate-copier.c). */
+enum migrate_copy_step {
+	COPY_READ,	/* the source's chunk into the buffer */
+	COPY_WRITE,	/* the buffer to the destination */
+	COPY_ZEROES,	/* a chunk of zeros: write-zeroes */
+	COPY_DISCARD,	/* a chunk of zeros: discard, then ... */
+	COPY_CHECK,	/* ... read back */
+};
 
 struct copy_job {
 	struct migrate_c *mc;
@@ -126,6 +141,13 @@ struct copy_job {
 	struct verify_slot *verify;
 	int read_err;		/* the source's: copy read, compare read */
 	unsigned long write_err; /* the destination's: copy write, compare I/O */
+	/* A copy, a chunk at a time through the slot's buffer: */
+	void *buf;		/* MIGRATE_CHUNK, vmalloc'ed; NULL when no copy is due */
+	sector_t offset;	/* of the chunk in the region */
+	enum migrate_copy_step step;
+	unsigned long io_error;	/* dm-io's error bits of the step */
+	u64 zeroed;		/* bytes left unwritten as zeros */
+	struct work_struct copy_work;
 };
 
 /* A region being compared: a chunk of it from each leg. */
@@ -185,7 +207,8 @@ struct migrate_c {
 	 */
 	spinlock_t lock;
 	struct migrate_sync_map *sync;
-	struct copy_job jobs[MIGRATE_COPY_JOBS];
+	struct copy_job jobs[MIGRATE_MAX_COPY_JOBS];
+	unsigned int max_jobs;		/* slots in use: the copy_jobs feature */
 	unsigned int nr_jobs;
 	unsigned int nr_waiting;
 	migrate_region_t cursor;
@@ -201,6 +224,8 @@ struct migrate_c {
 	struct migrate_pace pace;
 	struct migrate_verify *verify;	/* NULL until the first verify */
 	u64 bytes_copied;
+	u64 bytes_zeroed;		/* of those, left unwritten as zeros */
+	bool copy_buffers;		/* every slot's buffer allocated */
 	bool copier_running;
 	ktime_t copier_since;
 	u64 copier_ns;
@@ -208,9 +233,11 @@ struct migrate_c {
 	struct migrate_window window;
 	struct bio_list intent_wait;	/* writes waiting for their region */
 	bool commit_due;		/* the commit period has passed */
-	bool need_dest_flush;		/* regions newly in sync */
-	struct mutex commit_lock;
+	/* The copier or a repair wrote to the destination since its last flush. */
+	bool need_dest_flush;
+	struct mutex commit_lock;	/* one commit at a time */
 	struct delayed_work commit_tick;
+	unsigned int commit_period_ms;
 	bool meta_loaded;		/* at the first resume */
 	/*
 	 * The failed legs the superblock records (MIGRATE_META_*_FAILED).
@@ -244,7 +271,10 @@ struct migrate_c {
 	/* Hundredths of the regions in sync at the last progress event. */
 	u64 progress_step;
 
-	struct dm_kcopyd_client *kc;
+	struct dm_io_client *copy_io;
+	/* dm-migrate-keep.c: the pad of dm's bio set, -1 until a bio is seen. */
+	atomic_t dm_bioset_pad;
+	struct migrate_kept_slab *kept_slab;
 	/*
 	 * A mirrored write takes one clone from each: from one pool, writes
 	 * each holding one clone could wait for a second one forever.
@@ -341,6 +371,11 @@ void migrate_event_work(struct work_struct *ws);
 int migrate_claim_devices(struct migrate_c *mc, char **error);
 void migrate_release_devices(struct migrate_c *mc);
 
+/* dm-migrate-keep.c */
+void migrate_note_dm_bioset(struct migrate_c *mc, struct bio *bio);
+void migrate_keep_dm_slab(struct migrate_c *mc);
+void migrate_release_dm_slab(struct migrate_c *mc);
+
 /* dm-migrate-inflight.c */
 void __migrate_track(struct migrate_c *mc, struct migrate_io *io);
 void migrate_untrack(struct migrate_c *mc, struct migrate_io *io);
@@ -349,6 +384,7 @@ bool __migrate_overlaps_inflight(struct migrate_c *mc, struct migrate_io *io);
 
 /* dm-migrate-commit.c */
 void migrate_commit_init(struct migrate_c *mc);
+int migrate_commit_window(struct migrate_c *mc, unsigned int size);
 bool __migrate_intent_enter(struct migrate_c *mc, struct migrate_io *io);
 void migrate_intent_done(struct migrate_c *mc, struct migrate_window_entry *ent);
 void __migrate_region_synced(struct migrate_c *mc, migrate_region_t region);
@@ -356,7 +392,7 @@ bool __migrate_failure_unrecorded(struct migrate_c *mc);
 void migrate_release_failure_waits(struct migrate_c *mc);
 void migrate_commit(struct migrate_c *mc);
 void migrate_commit_clean(struct migrate_c *mc);
-void migrate_flush_legs(struct migrate_c *mc);
+void migrate_flush_copies(struct migrate_c *mc);
 int migrate_load_metadata(struct migrate_c *mc);
 void migrate_start_commit_tick(struct migrate_c *mc);
 
@@ -384,6 +420,8 @@ unsigned long migrate_claim_copies(struct migrate_c *mc);
 void migrate_arm_waker(struct migrate_c *mc, unsigned long copy_delay,
 		       unsigned long verify_delay);
 void migrate_wait_for_copies(struct migrate_c *mc);
+void migrate_copy_buffers(struct migrate_c *mc);
+void migrate_free_copy_buffers(struct migrate_c *mc);
 void migrate_copier_init(struct migrate_c *mc);
 
 /* dm-migrate-verify.c */

@@ -53,12 +53,13 @@ static void parse_region_size_test(struct kunit *test)
 struct features_case {
 	const char *name;
 	unsigned int argc;
-	const char *argv[8];
+	const char *argv[14];
 	int ret;
 	bool paused;
 	u64 rate;
 	bool fresh;
 	const char *pair_id;
+	unsigned int window, copy_jobs, commit_period_ms;
 };
 
 static const struct features_case features_cases[] = {
@@ -71,8 +72,26 @@ static const struct features_case features_cases[] = {
 	  0, true, 9, true, "ab12" },
 	{ "pair_id", 3, { "2", "pair_id", "0123456789abcdef" }, 0, false, 0,
 	  false, "0123456789abcdef" },
-	{ "count too large", 8,
-	  { "7", "paused", "rate", "1", "fresh", "pair_id", "a", "x" }, -EINVAL },
+	{ "tuning", 7, { "6", "window", "8", "copy_jobs", "16", "commit_period", "60000" },
+	  0, false, 0, false, NULL, 8, 16, 60000 },
+	{ "tuning, other bounds", 7,
+	  { "6", "commit_period", "10", "window", "65536", "copy_jobs", "1" },
+	  0, false, 0, false, NULL, 65536, 1, 10 },
+	{ "every feature", 13, { "12", "fresh", "pair_id", "ab", "paused", "rate", "9",
+	  "window", "100", "copy_jobs", "2", "commit_period", "500" },
+	  0, true, 9, true, "ab", 100, 2, 500 },
+	{ "count too large", 13, { "13", "paused", "rate", "1", "fresh", "pair_id", "a",
+	  "window", "8", "copy_jobs", "1", "commit_period", "10" }, -EINVAL },
+	{ "window too small", 3, { "2", "window", "7" }, -EINVAL },
+	{ "window too large", 3, { "2", "window", "65537" }, -EINVAL },
+	{ "window missing value", 2, { "1", "window" }, -EINVAL },
+	{ "window repeated", 5, { "4", "window", "8", "window", "9" }, -EINVAL },
+	{ "copy_jobs zero", 3, { "2", "copy_jobs", "0" }, -EINVAL },
+	{ "copy_jobs too many", 3, { "2", "copy_jobs", "17" }, -EINVAL },
+	{ "copy_jobs not a number", 3, { "2", "copy_jobs", "4x" }, -EINVAL },
+	{ "commit_period too short", 3, { "2", "commit_period", "9" }, -EINVAL },
+	{ "commit_period too long", 3, { "2", "commit_period", "60001" }, -EINVAL },
+	{ "commit_period negative", 3, { "2", "commit_period", "-1" }, -EINVAL },
 	{ "pair_id missing value", 2, { "1", "pair_id" }, -EINVAL },
 	{ "pair_id too long", 3, { "2", "pair_id",
 	  "0123456789012345678901234567890123456789012345678901234567890123" },
@@ -113,6 +132,9 @@ static void parse_features_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f.paused, c->paused);
 	KUNIT_EXPECT_EQ(test, f.rate, c->rate);
 	KUNIT_EXPECT_EQ(test, f.fresh, c->fresh);
+	KUNIT_EXPECT_EQ(test, f.window, c->window);
+	KUNIT_EXPECT_EQ(test, f.copy_jobs, c->copy_jobs);
+	KUNIT_EXPECT_EQ(test, f.commit_period_ms, c->commit_period_ms);
 	if (c->pair_id)
 		KUNIT_EXPECT_STREQ(test, f.pair_id, c->pair_id);
 	else
@@ -132,6 +154,8 @@ struct message_case {
 static const struct message_case message_cases[] = {
 	{ "pause", 1, { "pause" }, 0, MIGRATE_MSG_PAUSE },
 	{ "resume", 1, { "Resume" }, 0, MIGRATE_MSG_RESUME },
+	{ "cutover", 1, { "cutover" }, 0, MIGRATE_MSG_CUTOVER },
+	{ "cutover with argument", 2, { "cutover", "now" }, -EINVAL },
 	{ "rate", 2, { "rate", "4096" }, 0, MIGRATE_MSG_RATE, 4096 },
 	{ "rate unlimited", 2, { "rate", "0" }, 0, MIGRATE_MSG_RATE, 0 },
 	{ "empty", 0, {}, -EINVAL },

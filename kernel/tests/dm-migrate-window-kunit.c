@@ -9,10 +9,13 @@
 
 #include "../dm-migrate-window.h"
 
+/* Not a power of two: the hash must not need one. */
+#define TEST_WINDOW	100
+
 struct window_fixture {
 	struct migrate_window w;
 	/* Regions whose bit the next commit writes, as the window told. */
-	DECLARE_BITMAP(changed, 2 * MIGRATE_WINDOW);
+	DECLARE_BITMAP(changed, 2 * TEST_WINDOW);
 };
 
 static void record_changed(void *context, migrate_region_t region)
@@ -27,9 +30,17 @@ static int window_test_init(struct kunit *test)
 	struct window_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	migrate_window_init(&f->w, record_changed, f);
+	KUNIT_ASSERT_EQ(test, migrate_window_init(&f->w, TEST_WINDOW,
+						  record_changed, f), 0);
 	test->priv = f;
 	return 0;
+}
+
+static void window_test_exit(struct kunit *test)
+{
+	struct window_fixture *f = test->priv;
+
+	migrate_window_exit(&f->w);
 }
 
 /* One whole commit: begin, then durable. Returns whether legs were flushed. */
@@ -123,13 +134,13 @@ static void window_test_failed_commit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, w->committed_seq, 0);
 }
 
-/* Fill the window with regions 0.. MIGRATE_WINDOW-1, each written once. */
+/* Fill the window with regions 0.. TEST_WINDOW-1, each written once. */
 static void fill_window(struct kunit *test, struct migrate_window *w)
 {
 	struct migrate_window_entry *ent;
 	migrate_region_t r;
 
-	for (r = 0; r < MIGRATE_WINDOW; r++) {
+	for (r = 0; r < TEST_WINDOW; r++) {
 		ent = admit(test, w, r);
 		KUNIT_ASSERT_NOT_NULL(test, ent);
 		migrate_window_write_done(w, ent, false);
@@ -142,7 +153,7 @@ static void window_test_eviction(struct kunit *test)
 	struct window_fixture *f = test->priv;
 	struct migrate_window *w = &f->w;
 	struct migrate_window_entry *ent = NULL;
-	migrate_region_t first = MIGRATE_WINDOW;
+	migrate_region_t first = TEST_WINDOW;
 	bool flush_legs;
 	u64 seq;
 
@@ -151,7 +162,7 @@ static void window_test_eviction(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, migrate_window_enter(w, 0, &ent));
 	migrate_window_write_done(w, ent, false);
 
-	bitmap_zero(f->changed, 2 * MIGRATE_WINDOW);
+	bitmap_zero(f->changed, 2 * TEST_WINDOW);
 	KUNIT_EXPECT_FALSE(test, migrate_window_enter(w, first, &ent));
 	KUNIT_EXPECT_TRUE(test, w->commit_wanted);
 
@@ -179,14 +190,14 @@ static void window_test_busy_entries_stay(struct kunit *test)
 	migrate_region_t r;
 
 	/* Too large for the stack of a kernel with KASAN's redzones. */
-	busy = kunit_kcalloc(test, MIGRATE_WINDOW, sizeof(*busy), GFP_KERNEL);
+	busy = kunit_kcalloc(test, TEST_WINDOW, sizeof(*busy), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, busy);
 	fill_window(test, w);
-	for (r = 0; r < MIGRATE_WINDOW; r++)
+	for (r = 0; r < TEST_WINDOW; r++)
 		KUNIT_ASSERT_TRUE(test, migrate_window_enter(w, r, &busy[r]));
 
 	/* Every region has a write in flight: none may leave. */
-	KUNIT_EXPECT_FALSE(test, migrate_window_enter(w, MIGRATE_WINDOW, &ent));
+	KUNIT_EXPECT_FALSE(test, migrate_window_enter(w, TEST_WINDOW, &ent));
 	KUNIT_EXPECT_FALSE(test, w->commit_wanted);
 
 	/* The first to complete, with writers waiting, makes room. */
@@ -195,7 +206,7 @@ static void window_test_busy_entries_stay(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, migrate_window_write_done(w, busy[3], true));
 	KUNIT_EXPECT_TRUE(test, w->commit_wanted);
 	KUNIT_EXPECT_TRUE(test, commit(w));
-	ent = admit(test, w, MIGRATE_WINDOW);
+	ent = admit(test, w, TEST_WINDOW);
 	KUNIT_EXPECT_NOT_NULL(test, ent);
 }
 
@@ -207,12 +218,12 @@ static void window_test_leaving_cancelled(struct kunit *test)
 
 	fill_window(test, w);
 	/* Region 0 is chosen to leave ... */
-	KUNIT_EXPECT_FALSE(test, migrate_window_enter(w, MIGRATE_WINDOW, &ent));
+	KUNIT_EXPECT_FALSE(test, migrate_window_enter(w, TEST_WINDOW, &ent));
 	/* ... but written before the commit began: it stays. */
 	KUNIT_ASSERT_TRUE(test, migrate_window_enter(w, 0, &ent));
 	KUNIT_EXPECT_FALSE(test, ent->leaving);
 	migrate_window_write_done(w, ent, false);
-	bitmap_zero(f->changed, 2 * MIGRATE_WINDOW);
+	bitmap_zero(f->changed, 2 * TEST_WINDOW);
 	KUNIT_EXPECT_FALSE(test, commit(w));
 	KUNIT_EXPECT_FALSE(test, test_bit(0, f->changed));
 	KUNIT_EXPECT_TRUE(test, migrate_window_enter(w, 0, &ent));
@@ -264,6 +275,7 @@ static struct kunit_case window_test_cases[] = {
 static struct kunit_suite window_test_suite = {
 	.name = "dm-migrate-window",
 	.init = window_test_init,
+	.exit = window_test_exit,
 	.test_cases = window_test_cases,
 };
 

@@ -24,6 +24,7 @@ tools=(
 modules=(
 	virtio_pci virtio_blk dm-mod dm-flakey dm-delay
 	dm-log-writes dm-mirror dm-raid raid1 dm-zero dm-bufio libcrc32c nbd loop brd
+	dm-thin-pool
 )
 
 # The key: this script, the guest helpers, the kernel's module tree and

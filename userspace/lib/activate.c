@@ -249,17 +249,12 @@ static int activate_new(struct dmm_ctx *ctx, const struct found *f,
 		if (r)
 			return r;
 		dmm__pair_id(rec, pair, sizeof(pair));
-		if (rec->rate)
-			snprintf(params, sizeof(params),
-				 "%s %s %u:%u %u 4 rate %llu pair_id %s",
-				 legs->source, legs->dest, major(f->meta),
-				 minor(f->meta), rec->region_sectors,
-				 (unsigned long long)rec->rate, pair);
-		else
-			snprintf(params, sizeof(params),
-				 "%s %s %u:%u %u 2 pair_id %s", legs->source,
-				 legs->dest, major(f->meta), minor(f->meta),
-				 rec->region_sectors, pair);
+		snprintf(params, sizeof(params), "%s %s %u:%u %u", legs->source,
+			 legs->dest, major(f->meta), minor(f->meta),
+			 rec->region_sectors);
+		dmm__start_features(params + strlen(params),
+				    sizeof(params) - strlen(params), 0,
+				    rec->rate, pair, false, rec->window);
 		dmm__log(ctx, DMM_LOG_INFO, "%s: 0 %llu %s %s", rec->name,
 			 (unsigned long long)rec->target_sectors, DMM_TARGET,
 			 params);

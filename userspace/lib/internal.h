@@ -52,6 +52,7 @@ struct dmm_status {
 	uint64_t regions_total;
 	uint64_t rate;
 	uint64_t bytes_copied;
+	uint64_t bytes_zeroed;		/* of those, zeros not written */
 	uint64_t copy_ms;
 	uint64_t regions_copying;
 	enum dmm_health source_health;
@@ -196,6 +197,7 @@ struct dmm__record {
 	uint32_t region_sectors;
 	uint64_t target_sectors;
 	uint64_t rate;
+	uint32_t window;	/* write-intent window, regions; 0: the default */
 	char name[128];
 	char source_id[DMM_ID_LEN];
 	char dest_id[DMM_ID_LEN];
@@ -237,6 +239,9 @@ int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
 /* volume.c */
 int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
 		     struct dmm_status *st);
+void dmm__start_features(char *buf, size_t len, unsigned int flags,
+			 uint64_t rate, const char *pair, bool fresh,
+			 uint32_t window);
 
 /* recover.c: the step being taken, in /run/dmmigrate/NAME.state. */
 struct dmm__step {

@@ -159,6 +159,21 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	      const char *metadata, uint64_t region_bytes, uint64_t rate,
 	      unsigned int flags);
 
+/* The write-intent window's bounds, in regions; the target's default is 4096. */
+#define DMM_WINDOW_MIN	8
+#define DMM_WINDOW_MAX	65536
+
+/*
+ * dmm_start() with a write-intent window of @window_bytes (0: the target's
+ * default), which bounds what a crash costs in copying again: a whole
+ * number of regions, DMM_WINDOW_MIN to DMM_WINDOW_MAX of them, and only
+ * with a @metadata device (else DMM_EUSAGE, nothing changed). Kept in the
+ * record, so that the volume comes back with it after a reboot.
+ */
+int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
+		     const char *metadata, uint64_t region_bytes,
+		     uint64_t rate, uint64_t window_bytes, unsigned int flags);
+
 /*
  * Cut over to the destination; only when in sync and the destination is
  * healthy. @pause_ms (may be NULL) gets how long I/O was suspended.
@@ -214,6 +229,12 @@ uint64_t dmm_status_regions_total(const struct dmm_status *st);
 /* The copy's rate limit in bytes per second (0: none) and bytes copied. */
 uint64_t dmm_status_rate_limit(const struct dmm_status *st);
 uint64_t dmm_status_bytes_copied(const struct dmm_status *st);
+/*
+ * Of the bytes copied, those that read as zeros and were left unwritten
+ * (a write-zeroes or a discard on the destination instead); 0 from a
+ * target before version 1.2.
+ */
+uint64_t dmm_status_bytes_zeroed(const struct dmm_status *st);
 /* Percent of regions in sync, 0 when idle. */
 double dmm_status_percent(const struct dmm_status *st);
 /* Average copy throughput in bytes per second, 0 if unknown. */

@@ -13,8 +13,14 @@
 #include "internal.h"
 #include "json.h"
 
-#define STATUS_FIELDS	20	/* the copy's 12, the verify's 8 */
-#define TABLE_FIELDS	(4 + 1 + 8)	/* devices, region, #features, 8 */
+/*
+ * The copy's 12, the verify's 8, and from target version 1.2 the bytes
+ * left unwritten as zeros: a 1.1 module still loaded after an upgrade of
+ * the tool reports 20.
+ */
+#define STATUS_FIELDS	21
+#define STATUS_FIELDS_1_1 20
+#define TABLE_FIELDS	(4 + 1 + 12)	/* devices, region, #features, 12 */
 
 static const char *const state_names[] = {
 	[DMM_STATE_IDLE] = "idle",
@@ -119,12 +125,16 @@ static int parse_verify(char **tok, struct dmm_status *st)
 int dmm__parse_status(const char *params, struct dmm_status *st)
 {
 	char buf[512], *tok[STATUS_FIELDS], *slash;
-	int state, sh, dh, mh;
+	int state, sh, dh, mh, n;
 
 	if (strlen(params) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, params);
-	if (split(buf, tok, STATUS_FIELDS) != STATUS_FIELDS)
+	n = split(buf, tok, STATUS_FIELDS);
+	if (n != STATUS_FIELDS && n != STATUS_FIELDS_1_1)
+		return -EINVAL;
+	st->bytes_zeroed = 0;
+	if (n == STATUS_FIELDS && parse_u64(tok[20], &st->bytes_zeroed))
 		return -EINVAL;
 
 	state = lookup(tok[0], state_names, 5, DMM_STATE_COPYING);
@@ -146,7 +156,7 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 	    parse_u64(tok[9], &st->source_errors) ||
 	    parse_u64(tok[10], &st->dest_errors) ||
 	    st->regions_in_sync > st->regions_total || !st->regions_total ||
-	    parse_verify(tok + 12, st))
+	    st->bytes_zeroed > st->bytes_copied || parse_verify(tok + 12, st))
 		return -EINVAL;
 
 	st->state = state;
@@ -272,6 +282,11 @@ uint64_t dmm_status_rate_limit(const struct dmm_status *st)
 uint64_t dmm_status_bytes_copied(const struct dmm_status *st)
 {
 	return st->state == DMM_STATE_IDLE ? 0 : st->bytes_copied;
+}
+
+uint64_t dmm_status_bytes_zeroed(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->bytes_zeroed;
 }
 
 double dmm_status_percent(const struct dmm_status *st)
@@ -421,6 +436,10 @@ void dmm_status_print(const struct dmm_status *st, FILE *out)
 		dmm__format_bytes(b3, sizeof(b3), st->rate);
 	fprintf(out, "  %-13s%s at %s/s (limit %s%s)\n", "copied:", b1, b2,
 		st->rate ? b3 : "none", st->rate ? "/s" : "");
+	if (st->bytes_zeroed) {
+		dmm__format_bytes(b1, sizeof(b1), st->bytes_zeroed);
+		fprintf(out, "  %-13s%s of it zeros, not written\n", "", b1);
+	}
 	dmm__format_duration(b1, sizeof(b1), dmm_status_seconds_remaining(st));
 	fprintf(out, "  %-13s%s\n", "remaining:", b1);
 	if (st->verify_state == DMM_VERIFY_NONE)
@@ -506,7 +525,8 @@ static void print_verify_json(const struct dmm_status *st, struct dmm_json *j)
 /* The members of a migrating volume, null for an idle one. */
 static const char *const migrating_members[] = {
 	"region_size", "regions_in_sync", "regions_total", "percent",
-	"rate_limit", "bytes_per_second", "bytes_copied", "seconds_remaining",
+	"rate_limit", "bytes_per_second", "bytes_copied", "bytes_zeroed",
+	"seconds_remaining",
 	"source_health", "destination_health", "metadata_health",
 	"source_errors", "destination_errors", "errors", "verify",
 };
@@ -543,6 +563,7 @@ void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 	dmm_json_u64(&j, "rate_limit", st->rate);
 	dmm_json_u64(&j, "bytes_per_second", dmm_status_bytes_per_second(st));
 	dmm_json_u64(&j, "bytes_copied", st->bytes_copied);
+	dmm_json_u64(&j, "bytes_zeroed", st->bytes_zeroed);
 	dmm_json_known(&j, "seconds_remaining", dmm_status_seconds_remaining(st));
 	dmm_json_str(&j, "source_health", health_names[st->source_health]);
 	dmm_json_str(&j, "destination_health", health_names[st->dest_health]);

@@ -312,8 +312,8 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 			    const struct dmm__blk *dest,
 			    const struct dmm__blk *meta,
 			    uint64_t region_sectors, uint64_t rate,
-			    unsigned int flags, struct dmm__record *rec,
-			    bool *fresh)
+			    uint32_t window, unsigned int flags,
+			    struct dmm__record *rec, bool *fresh)
 {
 	const char *metadata = meta->name;
 	struct dmm__md_head head;
@@ -344,6 +344,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	rec->region_sectors = region_sectors;
 	rec->target_sectors = st->len_sectors;
 	rec->rate = rate;
+	rec->window = window;
 	snprintf(rec->name, sizeof(rec->name), "%s", st->name);
 	dmm__pair_id(rec, pair, sizeof(pair));
 
@@ -385,11 +386,16 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	return DMM_OK;
 }
 
-/* "N paused rate R pair_id P fresh", the feature args, into @buf. */
-static void start_features(char *buf, size_t len, unsigned int flags,
-			   uint64_t rate, const char *pair, bool fresh)
+/*
+ * " N paused rate R pair_id P fresh window W", the feature args, into @buf:
+ * a start's, and activation's from the record (@pair and @window are
+ * those of a metadata device, NULL and 0 without one).
+ */
+void dmm__start_features(char *buf, size_t len, unsigned int flags,
+			 uint64_t rate, const char *pair, bool fresh,
+			 uint32_t window)
 {
-	char args[160] = "";
+	char args[192] = "";
 	unsigned int n = 0;
 	size_t l;
 
@@ -411,6 +417,11 @@ static void start_features(char *buf, size_t len, unsigned int flags,
 	if (fresh) {
 		strcat(args, " fresh");
 		n++;
+	}
+	if (window) {
+		l = strlen(args);
+		snprintf(args + l, sizeof(args) - l, " window %u", window);
+		n += 2;
 	}
 	if (n)
 		snprintf(buf, len, " %u%s", n, args);
@@ -476,9 +487,46 @@ static int lock_devices(struct dmm_ctx *ctx, const struct dmm__blk dev[2],
 	return DMM_OK;
 }
 
+/*
+ * The write-intent window of @window_bytes at @region_bytes, in regions:
+ * 0 for the target's default when @window_bytes is 0.
+ */
+static int window_regions(struct dmm_ctx *ctx, uint64_t window_bytes,
+			  uint64_t region_bytes, const char *metadata,
+			  uint32_t *window)
+{
+	uint64_t n = window_bytes / region_bytes;
+
+	*window = 0;
+	if (!window_bytes)
+		return DMM_OK;
+	if (!metadata)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"a write-intent window needs a metadata device; give --metadata DEV, or no window");
+	if (n < DMM_WINDOW_MIN || n > DMM_WINDOW_MAX)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"a window of %llu bytes is %llu regions of %llu bytes; give %u to %u regions (%llu to %llu bytes at this region size)",
+				(unsigned long long)window_bytes,
+				(unsigned long long)n,
+				(unsigned long long)region_bytes, DMM_WINDOW_MIN,
+				DMM_WINDOW_MAX,
+				(unsigned long long)(DMM_WINDOW_MIN * region_bytes),
+				(unsigned long long)(DMM_WINDOW_MAX * region_bytes));
+	*window = n;
+	return DMM_OK;
+}
+
 int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	      const char *metadata, uint64_t region_bytes, uint64_t rate,
 	      unsigned int flags)
+{
+	return dmm_start_window(ctx, name, dest, metadata, region_bytes, rate,
+				0, flags);
+}
+
+int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
+		     const char *metadata, uint64_t region_bytes,
+		     uint64_t rate, uint64_t window_bytes, unsigned int flags)
 {
 	char path[sizeof("/dev/mapper/") + DMM_NAME_MAX], meta[32] = "-";
 	char params[TABLE_LEN], features[192], pair[DMM_PAIR_ID_LEN];
@@ -490,9 +538,11 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 	struct dmm_status st;
 	int r, lock, dev_lock[2] = { -1, -1 };
 	bool fresh = false, done;
+	uint32_t window;
 	dev_t sdev;
 
 	r = dmm__check_region(ctx, region_bytes) ?:
+	    window_regions(ctx, window_bytes, region_bytes, metadata, &window) ?:
 	    volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
@@ -524,8 +574,8 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 					      flags);
 	if (!r && metadata)
 		r = prepare_metadata(ctx, &st, &vol, d, m,
-				     region_bytes >> SECTOR_SHIFT, rate, flags,
-				     &rec, &fresh);
+				     region_bytes >> SECTOR_SHIFT, rate, window,
+				     flags, &rec, &fresh);
 	/* A record elsewhere would bring the volume back on a leg it left. */
 	if (!r)
 		r = dmm__home_forget(ctx, name, metadata ? m->dev : 0);
@@ -536,8 +586,8 @@ int dmm_start(struct dmm_ctx *ctx, const char *name, const char *dest,
 			 minor(m->dev));
 		dmm__pair_id(&rec, pair, sizeof(pair));
 	}
-	start_features(features, sizeof(features), flags, rate,
-		       metadata ? pair : NULL, fresh);
+	dmm__start_features(features, sizeof(features), flags, rate,
+			    metadata ? pair : NULL, fresh, window);
 	snprintf(params, sizeof(params), "%s %u:%u %s %llu%s", st.source,
 		 major(d->dev), minor(d->dev), meta,
 		 (unsigned long long)region_bytes >> SECTOR_SHIFT, features);
@@ -697,6 +747,13 @@ static int cut_over(struct dmm_ctx *ctx, const struct dmm_status *st,
 				goto out;
 		}
 	}
+	/*
+	 * Recorded: the target need not leave a clean bitmap inside the
+	 * suspend (target 1.2). A kernel without the message commits it.
+	 */
+	if (step.metadata[0] && dmm__dm_message(ctx, st->name, "cutover"))
+		dmm__log(ctx, DMM_LOG_DEBUG, "%s: %s; the swap commits the bitmap",
+			 st->name, ctx->err);
 	r = swap_to_linear(ctx, st, leg, pause_ms);
 	finish_step(ctx, st->name, &step, &done);
 out:

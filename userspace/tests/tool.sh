@@ -82,6 +82,17 @@ expect "start: --fresh-metadata needs --metadata" 1 \
 	"--fresh-metadata needs --metadata DEV" start vol0 /dev/null --fresh-metadata
 expect "confirm: --fresh-metadata not valid" 1 "not valid for confirm" \
 	confirm vol0 --fresh-metadata
+expect "start: --window needs a size" 1 "invalid window 'wide'" \
+	start vol0 /dev/null --metadata /dev/null --window wide
+expect "start: --window 0" 1 "invalid window '0'" \
+	start vol0 /dev/null --metadata /dev/null --window 0
+expect "start: --window needs --metadata" 1 "needs a metadata device" \
+	start vol0 /dev/null --window 2G
+expect "start: --window under 8 regions" 1 "is 7 regions of 524288 bytes; give 8 to 65536" \
+	start vol0 /dev/null --metadata /dev/null --window 3584K
+expect "start: --window over 65536 regions" 1 "is 131072 regions" \
+	start vol0 /dev/null --metadata /dev/null --window 64G
+expect "pause: --window not valid" 1 "not valid for pause" pause vol0 --window 2G
 expect "activate: two names" 1 "usage: dmmigrate activate \\[NAME\\]" \
 	activate a b
 expect "activate: bad name" 1 "invalid volume name 'a/b'" activate a/b

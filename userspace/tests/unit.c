@@ -129,6 +129,10 @@ static const char *const bad_status[] = {
 	COPY_FIELDS " differ 10/2048 10 2 3 5242880 10 0",
 	COPY_FIELDS " equal 10/2048 10 0 0 5242880 -10 0",
 	COPY_FIELDS " equal 10/2048 10 0 0 5242880 10",
+	/* Target 1.2's bytes zeroed: a number, at most the bytes copied. */
+	GOOD_STATUS " 157286401",
+	GOOD_STATUS " 1x",
+	GOOD_STATUS " 0 0",
 };
 
 static void test_status(void)
@@ -168,6 +172,14 @@ static void test_status(void)
 	      dmm_status_verify_restarts(&st) == 2,
 	      "status: a verify that found and repaired differences parses");
 
+	r = dmm__parse_status(GOOD_STATUS " 1048576", &st);
+	check(!r && dmm_status_bytes_zeroed(&st) == 1048576 &&
+	      st.bytes_copied == 157286400,
+	      "status: target 1.2's bytes zeroed parse");
+	r = dmm__parse_status(GOOD_STATUS, &st);
+	check(!r && dmm_status_bytes_zeroed(&st) == 0,
+	      "status: a 1.1 line has no bytes zeroed");
+
 	for (i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++)
 		check(dmm__parse_status(bad_status[i], &st) == -EINVAL,
 		      "status: malformed line %u refused", i);
@@ -203,7 +215,7 @@ static const char json_copying[] =
 	"\"size\":1073741824,\"region_size\":524288,"
 	"\"regions_in_sync\":300,\"regions_total\":2048,\"percent\":14.65,"
 	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
-	"\"bytes_copied\":157286400,\"seconds_remaining\":54,"
+	"\"bytes_copied\":157286400,\"bytes_zeroed\":0,\"seconds_remaining\":54,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
 	"\"destination_errors\":0,\"errors\":0,\"verify\":null}";
@@ -214,7 +226,7 @@ static const char json_idle[] =
 	"\"destination_dev\":null,\"metadata\":null,\"size\":4096,"
 	"\"region_size\":null,\"regions_in_sync\":null,"
 	"\"regions_total\":null,\"percent\":null,\"rate_limit\":null,"
-	"\"bytes_per_second\":null,\"bytes_copied\":null,"
+	"\"bytes_per_second\":null,\"bytes_copied\":null,\"bytes_zeroed\":null,"
 	"\"seconds_remaining\":null,\"source_health\":null,"
 	"\"destination_health\":null,\"metadata_health\":null,"
 	"\"source_errors\":null,\"destination_errors\":null,"
@@ -227,7 +239,7 @@ static const char json_verifying[] =
 	"\"size\":1073741824,\"region_size\":524288,"
 	"\"regions_in_sync\":2048,\"regions_total\":2048,\"percent\":100.00,"
 	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
-	"\"bytes_copied\":157286400,\"seconds_remaining\":0,"
+	"\"bytes_copied\":157286400,\"bytes_zeroed\":0,\"seconds_remaining\":0,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
 	"\"destination_errors\":0,\"errors\":0,\"verify\":{"

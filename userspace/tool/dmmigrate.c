@@ -48,6 +48,7 @@ enum {
 	OPT_VERBOSE	= 1 << 16,
 	OPT_QUIET	= 1 << 17,
 	OPT_HELP	= 1 << 18,
+	OPT_WINDOW	= 1 << 19,
 	/* Every command takes these, before or after its name. */
 	OPT_GLOBAL	= OPT_JSON | OPT_VERBOSE | OPT_QUIET | OPT_HELP,
 };
@@ -72,6 +73,7 @@ static const struct option long_options[] = {
 	{ "verbose",		no_argument,		NULL, OPT_VERBOSE },
 	{ "quiet",		no_argument,		NULL, OPT_QUIET },
 	{ "help",		no_argument,		NULL, OPT_HELP },
+	{ "window",		required_argument,	NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -80,6 +82,7 @@ struct options {
 	const char *metadata;
 	uint64_t region_bytes;
 	uint64_t rate;
+	uint64_t window_bytes;		/* 0: the target's default */
 	unsigned long timeout;		/* seconds */
 };
 
@@ -387,8 +390,8 @@ static int cmd_start(struct dmm_ctx *ctx, char **args,
 		flags |= DMM_START_PAUSED;
 	if (o->set & OPT_FRESH)
 		flags |= DMM_START_FRESH_METADATA;
-	r = dmm_start(ctx, args[0], args[1], o->metadata, o->region_bytes,
-		      o->rate, flags);
+	r = dmm_start_window(ctx, args[0], args[1], o->metadata,
+			     o->region_bytes, o->rate, o->window_bytes, flags);
 	if (r)
 		return fail(ctx, r);
 	already = dmm_already_done(ctx);
@@ -968,8 +971,8 @@ static const struct command commands[] = {
 	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate" },
 	{ "start", cmd_start, 2, 2,
 	  OPT_METADATA | OPT_FRESH | OPT_REGION | OPT_RATE | OPT_FORCE |
-	  OPT_PAUSED,
-	  "NAME DEST [--metadata DEV [--fresh-metadata]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
+	  OPT_PAUSED | OPT_WINDOW,
+	  "NAME DEST [--metadata DEV [--fresh-metadata] [--window SIZE]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
 	  "start copying volume NAME to DEST" },
 	{ "status", cmd_status, 0, 1, OPT_WATCH | OPT_EXPORT,
 	  "[NAME] [--watch] [--export]",
@@ -1044,6 +1047,11 @@ static int parse_value(int opt, const char *arg, struct options *o)
 	case OPT_RATE:
 		if (parse_rate(arg, &o->rate))
 			return usage_error(RATE_ERROR, arg);
+		return 0;
+	case OPT_WINDOW:
+		if (dmm_parse_size(arg, &o->window_bytes) || !o->window_bytes)
+			return usage_error("invalid window '%s': give a size like 2G",
+					   arg);
 		return 0;
 	case OPT_TIMEOUT:
 		errno = 0;

@@ -5,7 +5,7 @@
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
-all="idle_copy foreground half_read write_cost converge cutover discarded_copy verify memory"
+all="thin idle_copy foreground half_read write_cost converge cutover discarded_copy verify memory"
 rounds=${1:-3}
 measures=${2:-$all}
 # A misspelt measure would silently measure nothing.
@@ -15,14 +15,14 @@ done
 want() { [[ " $measures " == *" $1 "* ]]; }
 . /dmm/tools/testing/selftests/dm-migrate/lib.sh
 
-src=$(disk src) && dst=$(disk dst) || exit 1
+src=$(disk src) && dst=$(disk dst) && tmeta=$(disk tmeta) || exit 1
 region=1024			# sectors: the tool's default, 512 KiB
 len=$(sectors "$src")		# the whole 1 GiB for copies and foreground
 conv_len=$((128 * 2048))	# 128 MiB for convergence
 cut_len=$((32 * 2048))		# 32 MiB for the cutover
 mib=$((len / 2048))
 # raid1: md loads its personality on demand, which this guest cannot.
-for m in dm-migrate dm-raid raid1 dm-mirror dm-zero; do
+for m in dm-migrate dm-raid raid1 dm-mirror dm-zero dm-thin-pool; do
 	modprobe "$m" || exit 1
 done
 
@@ -252,17 +252,22 @@ converge() {
 
 # The cutover: fio writes (4 KiB, queue depth 1) to a 32 MiB volume in
 # sync while its table is swapped; the longest completion latency (ms) is
-# the stall. "confirm" is dmmigrate confirm, "swap1" a one-process swap,
+# the stall. "confirm" is dmmigrate confirm ("confirm_md" with a metadata
+# device on the unthrottled disk), "swap1" a one-process swap,
 # "swap3" three dmsetup commands, "none" no swap at all (the throttled
 # legs' own worst latency); the second value is the suspended time the
 # swapping process measured (ms), where it reports one.
 cutover() {
-	local how=$1 round=$2 fio_pid lat inproc=-
+	local how=$1 round=$2 fio_pid lat inproc=- md=()
 	dmsetup create s32 --table "0 $cut_len linear $src 0"
 	dmsetup create d32 --table "0 $cut_len linear $dst 0"
-	if [ "$how" = confirm ]; then
+	if [ "$how" = confirm_md ]; then
+		dmsetup create m32 --table "0 8192 linear $tmeta 0"
+		md=(--metadata /dev/mapper/m32 --fresh-metadata)
+	fi
+	if [ "$how" = confirm ] || [ "$how" = confirm_md ]; then
 		dmmigrate create vol /dev/mapper/s32 > /dev/null &&
-			dmmigrate start vol /dev/mapper/d32 --force > /dev/null &&
+			dmmigrate start vol /dev/mapper/d32 --force "${md[@]}" > /dev/null &&
 			dmmigrate wait vol --timeout 120 > /dev/null || return 1
 	else
 		dmsetup create vol --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"
@@ -273,7 +278,7 @@ cutover() {
 	fio_pid=$!
 	sleep 3
 	case $how in
-	confirm)
+	confirm | confirm_md)
 		inproc=$(dmmigrate confirm vol | sed -n 's/.*I\/O paused \([0-9]*\) ms.*/\1/p') ;;
 	swap1)
 		inproc=$(dmm-swap vol "0 $cut_len linear $(majmin /dev/mapper/d32) 0" |
@@ -286,13 +291,38 @@ cutover() {
 	wait "$fio_pid"
 	# Write clat max, usec, field 56 of terse v3.
 	lat=$(cut -d';' -f56 < /tmp/cut.out)
-	if [ "$how" = confirm ]; then
+	if [ "$how" = confirm ] || [ "$how" = confirm_md ]; then
 		dmmigrate remove vol > /dev/null
 	else
 		dmsetup remove vol
 	fi
 	dmsetup remove s32 d32
+	[ "$how" = confirm_md ] && dmsetup remove m32
 	echo "result cutover $how $round $(awk -v l="$lat" 'BEGIN { printf "%.1f", l / 1000 }') $inproc"
+}
+
+# A destination that stays thin: the source 10% written (1 MiB in every
+# 10), copied onto a dm-thin volume over the destination leg (64 KiB
+# blocks, metadata on an unthrottled disk) by dd and by dm-migrate: MiB/s
+# of volume, and pool blocks allocated.
+thin() {
+	local c=$1 round=$2 t0 t1 used
+	dd if=/dev/zero of="$tmeta" bs=4k count=1 oflag=direct 2> /dev/null
+	dmsetup create tpool --table "0 $len thin-pool $tmeta $dst 128 0" &&
+		dmsetup message tpool 0 "create_thin 0" &&
+		dmsetup create tdst --table "0 $len thin /dev/mapper/tpool 0" || return 1
+	t0=$(now_ms)
+	if [ "$c" = plain ]; then
+		dd if="$src" of=/dev/mapper/tdst bs=1M count="$mib" iflag=direct oflag=direct 2> /dev/null
+	else
+		echo "0 $len migrate $src /dev/mapper/tdst - $region" | dmsetup create bench &&
+			wait_copied migrate
+		dmsetup remove bench
+	fi
+	t1=$(now_ms)
+	used=$(dmsetup status tpool | awk '{ split($6, a, "/"); print a[1] }')
+	dmsetup remove tdst tpool
+	echo "result thin $c $round $(awk -v m="$mib" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", m * 1000 / ms }') $used"
 }
 
 # In-core memory of a 1 TiB volume (legs on dm-zero), from the kernel's
@@ -313,6 +343,22 @@ memory() {
 	echo "result memory $c 1 $((after - before)) $(awk -v k=$((after - before)) -v r="$regions" 'BEGIN { printf "%.3f", k * 1024 / r }')"
 }
 
+# The thin measure's source, 10% written over zeros (discarded: the legs'
+# images punch holes), then, for the others, data throughout: zeros would
+# not be written to the destination (dm-migrate-copier.c).
+if want thin; then
+	blkdiscard "$src"
+	for i in $(seq 0 $((mib / 10 - 1))); do
+		dd if=/dev/urandom of="$src" bs=1M count=1 seek=$((i * 10)) oflag=direct 2> /dev/null
+	done
+	for round in $(seq "$rounds"); do
+		for c in plain migrate; do
+			thin "$c" "$round"
+		done
+	done
+fi
+dd if=/dev/urandom of="$src" bs=1M count="$mib" oflag=direct 2> /dev/null
+
 for round in $(seq "$rounds"); do
 	want idle_copy && for c in plain migrate raid1; do
 		idle_copy "$c" "$round"
@@ -330,7 +376,7 @@ for round in $(seq "$rounds"); do
 		converge "$load" "$round"
 	done
 	want cutover && for i in 1 2 3 4; do
-		for how in confirm swap1 swap3 none; do
+		for how in confirm confirm_md swap1 swap3 none; do
 			cutover "$how" "$round"
 		done
 	done

@@ -5,14 +5,15 @@
 # DMM_BENCH_MEASURES runs some of contenders.sh's measures alone.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-kver=$("$top/scripts/vm/kver.sh" "${DMM_BENCH_KERNEL:-6.12}")
+series=${DMM_BENCH_KERNEL:-6.12}
+kver=$("$top/scripts/vm/kver.sh" "$series")
 rounds=${DMM_BENCH_ROUNDS:-3}
-out=$top/build/bench
+out=$top/build/bench/$series
 mkdir -p "$out"
 leg=20971520:500
 
 "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1800 * rounds)) -l contenders \
-	-d "src:1G:$leg" -d "dst:1G:$leg" \
+	-d "src:1G:$leg" -d "dst:1G:$leg" -d tmeta:64M \
 	-- /dmm/tools/testing/bench/contenders.sh "$rounds" ${DMM_BENCH_MEASURES:+"$DMM_BENCH_MEASURES"} |
 	tee "$out/contenders.log"
 rm -f "$out"/*.img
@@ -22,8 +23,8 @@ if [ -n "${DMM_BENCH_MEASURES:-}" ]; then
 	echo "bench: $DMM_BENCH_MEASURES alone; raw results in $out/contenders.log"
 	exit 0
 fi
-"$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t 1800 -l metadata \
-	-d "src:256M:$leg" -d "dst:256M:$leg" -d meta:4M \
+"$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1500 * rounds)) -l metadata \
+	-d "src:1G:$leg" -d "dst:1G:$leg" -d "meta:16M:$leg" \
 	-- /dmm/tools/testing/bench/metadata_iops.sh "$rounds" | tee "$out/metadata.log"
 rm -f "$out"/*.img
 
@@ -34,7 +35,9 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median; }
 maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1; }
 # Hand-written notes below the marker line of performance.md are kept.
+# 6.12's in performance.md, another series' in performance-<series>.md.
 report=$top/Documentation/performance.md
+[ "$series" = 6.12 ] || report=$top/Documentation/performance-$series.md
 marker='<!-- make bench writes what is above this line; what follows is kept -->'
 notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$report" 2> /dev/null || true)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
@@ -61,8 +64,9 @@ window_row() {
 	echo "$rounds rounds; medians over the rounds."
 	echo "Absolute numbers are the emulator's; the ratios are the result."
 	echo
-	echo "Reproduce: \`make bench\` (DMM_BENCH_ROUNDS=N for N rounds; the raw"
-	echo "lines are in build/bench/contenders.log and metadata.log)."
+	echo "Reproduce: \`make bench\` (DMM_BENCH_ROUNDS=N for N rounds,"
+	echo "DMM_BENCH_KERNEL=6.1 for 6.1; the raw lines are in"
+	echo "build/bench/$series/contenders.log and metadata.log)."
 	echo
 	echo "## Copy of an idle 1 GiB volume"
 	echo
@@ -72,6 +76,21 @@ window_row() {
 	for c in plain migrate raid1; do
 		v=$(med idle_copy $c 5)
 		echo "| $c | $v | $(ratio "$v" "$plain") | $(med idle_copy $c 6) | $(med idle_copy $c 7) |"
+	done
+	echo
+	echo "## A destination that stays thin"
+	echo
+	echo "The 1 GiB source 10% written (1 MiB in every 10, the rest never"
+	echo "written), copied onto a dm-thin volume over the destination leg"
+	echo "(64 KiB blocks) by dd and by dm-migrate, which sends a chunk of zeros"
+	echo "as a discard (dm-thin has no write-zeroes), read back."
+	echo
+	echo "| contender | MiB/s | of the plain copy | pool blocks | of the plain copy's |"
+	echo "|---|---|---|---|---|"
+	for c in plain migrate; do
+		v=$(med thin $c 5)
+		b=$(med thin $c 6)
+		echo "| $c | $v | $(ratio "$v" "$(med thin plain 5)") | $b | $(ratio "$b" "$(med thin plain 6)") |"
 	done
 	echo
 	echo "## A source mostly discarded"
@@ -172,7 +191,8 @@ window_row() {
 	echo "fio 4 KiB writes at queue depth 1 on a 32 MiB volume in sync while its"
 	echo "table is swapped; the stall is fio's longest completion latency"
 	echo "(it includes one normal write, about 2 ms at 500 IOPS). confirm is"
-	echo "\`dmmigrate confirm\`, swap1 a one-process swap (the new table loaded"
+	echo "\`dmmigrate confirm\` (confirm_md: of a migration with a metadata"
+	echo "device, on an unthrottled disk), swap1 a one-process swap (the new table loaded"
 	echo "before the suspend), swap3 three \`dmsetup\` commands, none no swap at all"
 	echo "(the throttled legs' own worst latency). Suspended is the"
 	echo "time the swapping process measured itself, from the suspend ioctl's"
@@ -184,7 +204,7 @@ window_row() {
 	echo "| swap | median stall ms | worst ms | of swap1 | suspended ms (median) |"
 	echo "|---|---|---|---|---|"
 	one=$(med cutover swap1 5)
-	for how in confirm swap1 swap3 none; do
+	for how in confirm confirm_md swap1 swap3 none; do
 		v=$(med cutover $how 5)
 		echo "| $how | $v | $(maxof cutover $how 5) | $(ratio "$v" "$one") | $(med cutover $how 6) |"
 	done
@@ -202,26 +222,30 @@ window_row() {
 	echo
 	echo "## Write IOPS with and without a metadata device"
 	echo
-	echo "4 KiB random writes (libaio, iodepth 8) to a volume whose regions are"
-	echo "all in sync (so every write is mirrored), region size 512 KiB."
+	echo "4 KiB random writes (libaio, iodepth 8, 20 s) to a 1 GiB volume whose"
+	echo "regions are all in sync (so every write is mirrored), region size"
+	echo "512 KiB, spread over a share of the volume; the metadata device is"
+	echo "throttled like the legs. IOPS with metadata as a share of without, at"
+	echo "write-intent windows of 256, 1024 and 4096 regions (128 MiB, 512 MiB"
+	echo "and 2 GiB: the default), and the metadata device's writes a second."
 	echo
-	echo "| writes over | IOPS, no metadata | IOPS, metadata | ratio | metadata writes in 20 s |"
-	echo "|---|---|---|---|---|"
-	for size in 32M 256M; do
-		a=$(res "no-metadata-$size" 4)
-		b=$(res "metadata-$size" 4)
-		c=$(res "metadata-$size" 5)
-		echo "| $size | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a ? b / a : 0 }') | $c |"
+	echo "| writes over | IOPS, no metadata | window 256 | window 1024 | window 4096 | metadata writes/s at 256, 1024, 4096 |"
+	echo "|---|---|---|---|---|---|"
+	for spread in 10 50 100; do
+		a=$(res "none-$spread" 4)
+		row="| $spread% | $a"
+		wr=
+		for w in 256 1024 4096; do
+			row="$row | $(res "w$w-$spread" 4) ($(ratio "$(res "w$w-$spread" 4)" "$a"))"
+			wr="$wr${wr:+, }$(awk -v n="$(res "w$w-$spread" 5)" 'BEGIN { printf "%.0f", n / 20 }')"
+		done
+		echo "$row | $wr |"
 	done
 	echo
-	echo "A hot set smaller than the write-intent window (256 regions = 128 MiB"
-	echo "here) costs one metadata commit per region entering it; writes spread"
-	echo "over more regions than the window evict and commit continually."
-	echo
-	echo "The metadata device itself is not throttled: the last column is what a"
-	echo "real one must sustain (each commit writes a bitmap block and the"
-	echo "superblock, then flushes), or the region size be raised so that the hot"
-	echo "set fits the window."
+	echo "A hot set within the window costs one metadata commit per region"
+	echo "entering it; writes spread over more regions than the window evict"
+	echo "and commit all along (each commit flushes both legs, writes a bitmap"
+	echo "block and the superblock, then flushes the metadata device)."
 	echo
 	echo "${notes:-$marker}"
 } > "$report.new"

@@ -2,11 +2,13 @@
 # The metadata device: formatted when blank, refused with a clear message
 # and left untouched when it is too small, holds other data, is corrupt or
 # belongs to another migration (unless "fresh"); progress kept across a
-# remove and reload; the copy finishes with both legs equal.
+# remove and reload; the copy finishes with both legs equal; the tuning
+# features (window, copy_jobs, commit_period) checked, echoed and obeyed;
+# a suspend after a "cutover" message leaves the record as it is.
 # vm: -d src:128M -d dst:128M -d meta:4M -t 400
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 12
+ktap_plan 18
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || die "disks missing"
 len=$(sectors "$src")
@@ -73,6 +75,68 @@ echo "0 $len migrate $src $dst $meta 256 4 paused fresh pair_id aaaa1111" | dmse
 ktap_check "fresh formats over anything: nothing in sync" [ "$(in_sync mig)" = 0 ]
 ktap_check "table echoes metadata and pair_id, not fresh" \
 	sh -c "dmsetup table mig | grep -q '$(majmin "$meta") 256 3 paused pair_id aaaa1111\$'"
+dmsetup remove mig
+
+# Tuning features: out of range, repeated, or without a metadata device.
+tuning_refused() {
+	refused "Invalid or repeated window: 8 to 65536" "0 $len migrate $src $dst $meta 256 2 window 7" &&
+		refused "Invalid or repeated window" "0 $len migrate $src $dst $meta 256 4 window 8 window 8" &&
+		refused "Invalid or repeated copy_jobs: 1 to 16" "0 $len migrate $src $dst $meta 256 2 copy_jobs 17" &&
+		refused "Invalid or repeated commit_period: 10 to 60000" "0 $len migrate $src $dst $meta 256 2 commit_period 9" &&
+		refused "need a metadata device" "0 $len migrate $src $dst - 256 2 window 8"
+}
+ktap_check "bad tuning features refused, metadata untouched" tuning_refused
+
+# A window of 8 regions, one copy at a time, a commit every 100 ms.
+echo "0 $len migrate $src $dst $meta 256 9 fresh rate 33554432 window 8 copy_jobs 1 commit_period 100" |
+	dmsetup create mig
+ktap_check "table echoes the tuning features" \
+	sh -c "dmsetup table mig | grep -q ' 256 8 rate 33554432 window 8 copy_jobs 1 commit_period 100\$'"
+most=0
+for i in $(seq 30); do
+	c=$(field mig 7)
+	[ "$c" -gt "$most" ] && most=$c
+	nap 0.1
+done
+diag "most copies in flight with copy_jobs 1: $most"
+ktap_check "copy_jobs 1: one copy at a time" [ "$most" = 1 ]
+dmsetup message mig 0 rate 0
+wait_synced mig > /dev/null
+# 512 regions written, the window holds 8: regions leave and enter all along.
+w0=$(awk '{ print $5 }' "/sys/block/$(basename "$meta")/stat")
+ktap_check "writes over 64 windows, verified" fio --name=w --filename=/dev/mapper/mig \
+	--direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=4k --number_ios=2000 \
+	--verify=crc32c --verify_fatal=1 --eta=never --output=/dev/null
+w1=$(awk '{ print $5 }' "/sys/block/$(basename "$meta")/stat")
+diag "metadata writes: $((w1 - w0))"
+dmsetup remove mig
+ktap_check "both legs equal after a small window" [ "$(sum "$src" "$len")" = "$(sum "$dst" "$len")" ]
+
+# A suspend leaves a clean record: the regions written leave the window,
+# metadata is written. After a "cutover" message (a confirm's or an
+# abort's swap comes) it is not; a resume forgets the message.
+meta_writes() { awk '{ print $5 }' "/sys/block/$(basename "$meta")/stat"; }
+# suspend_writes: metadata writes of a suspend after some writes through
+# the volume, once the commits they caused are done.
+suspend_writes() {
+	local w0
+	fio --name=w --filename=/dev/mapper/mig --direct=1 --rw=randwrite --bs=4k \
+		--number_ios=50 --eta=never > /dev/null
+	sleep 2.5
+	[ "${1:-}" = cutover ] && dmsetup message mig 0 cutover
+	w0=$(meta_writes)
+	dmsetup suspend mig
+	echo $(($(meta_writes) - w0))
+	dmsetup resume mig
+}
+echo "0 $len migrate $src $dst $meta 256 1 fresh" | dmsetup create mig
+wait_synced mig > /dev/null
+plain=$(suspend_writes)
+cut=$(suspend_writes cutover)
+again=$(suspend_writes)
+diag "metadata writes of a suspend: $plain, after cutover $cut, after a resume $again"
+ktap_expect "cutover: the suspend writes no clean record, a resume forgets it" \
+	'[ "$plain" -gt 0 ] && [ "$cut" = 0 ] && [ "$again" -gt 0 ]'
 dmsetup remove mig
 ktap_check "module unloads" unload_migrate
 ktap_finish

@@ -3,6 +3,8 @@
 # "ACTIVATION"), without udev, as a reboot leaves the devices:
 # - status --export (udev's import) only reads: a suspended volume stays
 #   suspended, a step left by a killed command stays for the next command;
+# - start --window puts the window in the table and in the record, and
+#   activate --metadata after a "reboot" brings the volume back with it;
 # - probe --export names the volume recorded on a metadata device, nothing
 #   for any other device, and refuses what is not a block device;
 # - the record outlives the migration: after confirm it says "on the
@@ -21,7 +23,7 @@
 # debug-kernel: full run only (userspace: records, probes and the scan)
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 15
+ktap_plan 16
 
 src=$(disk src) && dst=$(disk dst) && m1=$(disk m1) && m2=$(disk m2) &&
 	spare=$(disk spare) && other=$(disk other) || die "disks missing"
@@ -38,8 +40,16 @@ ktap_expect "status --export of a suspended volume leaves it suspended" \
 	 [ "$(dmsetup info -c --noheadings -o attr vol | cut -c3)" = s ]'
 dmsetup resume vol
 
-tool_ok start vol "$dst" --metadata "$m1" && tool_ok wait vol --timeout 120 ||
+tool_ok start vol "$dst" --metadata "$m1" --window 64M && tool_ok wait vol --timeout 120 ||
 	die "no migration"
+# The window given to start (128 regions of 512 KiB) is in the table and in
+# the record: a "reboot" mid-migration brings the volume back with it.
+win=$(dmsetup table vol | grep -c ' window 128$')
+dmsetup remove vol && rm -rf /run/dmmigrate
+tool activate --metadata "$m1"
+ktap_expect "start --window: in the table, and in the record that a reboot brings back" \
+	'[ "$win" = 1 ] && [ "$rc" -eq 0 ] && dmsetup table vol | grep -q " window 128\$" &&
+	 tool_ok wait vol --timeout 120'
 # 2: a step a killed command left stays for the next command to settle.
 mkdir -p /run/dmmigrate
 echo "confirm $(majmin "$src") $(majmin "$dst") $(majmin "$m1")" > /run/dmmigrate/vol.state
