@@ -259,16 +259,22 @@ converge() {
 # swapping process measured (ms), where it reports one.
 cutover() {
 	local how=$1 round=$2 fio_pid lat inproc=- md=()
-	dmsetup create s32 --table "0 $cut_len linear $src 0"
-	dmsetup create d32 --table "0 $cut_len linear $dst 0"
+	# dm uuids: the devices of a migration with metadata must be found
+	# again after a reboot.
+	dmsetup create s32 --uuid DMM-BENCH-s32 --table "0 $cut_len linear $src 0"
+	dmsetup create d32 --uuid DMM-BENCH-d32 --table "0 $cut_len linear $dst 0"
 	if [ "$how" = confirm_md ]; then
-		dmsetup create m32 --table "0 8192 linear $tmeta 0"
+		dmsetup create m32 --uuid DMM-BENCH-m32 --table "0 8192 linear $tmeta 0"
 		md=(--metadata /dev/mapper/m32 --fresh-metadata)
 	fi
 	if [ "$how" = confirm ] || [ "$how" = confirm_md ]; then
-		dmmigrate create vol /dev/mapper/s32 > /dev/null &&
+		if ! { dmmigrate create vol /dev/mapper/s32 > /dev/null &&
 			dmmigrate start vol /dev/mapper/d32 --force "${md[@]}" > /dev/null &&
-			dmmigrate wait vol --timeout 120 > /dev/null || return 1
+			dmmigrate wait vol --timeout 120 > /dev/null; }; then
+			dmsetup remove vol s32 d32
+			[ "$how" = confirm_md ] && dmsetup remove m32
+			return 1
+		fi
 	else
 		dmsetup create vol --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"
 	fi

@@ -29,11 +29,12 @@ fi
 rm -f "$out"/*.img
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | median; }
+# A measure not in the log (one failed, or not run) reads empty.
+res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | median || true; }
 # med MEASURE CONTENDER FIELD: the median over rounds of a contenders value
 # (FIELD 5 is the first value).
-med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median; }
-maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1; }
+med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median || true; }
+maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1 || true; }
 # Hand-written notes below the marker line of performance.md are kept.
 # 6.12's in performance.md, another series' in performance-<series>.md.
 report=$top/Documentation/performance.md
@@ -127,9 +128,9 @@ window_row() {
 	echo
 	echo "## Online verify"
 	echo
-	echo "A verify of the 1 GiB volume in sync (\\`dmsetup message bench 0 verify\\`"
+	echo "A verify of the 1 GiB volume in sync (\`dmsetup message bench 0 verify\`"
 	echo "until its end event), beside a plain read of both legs side by side"
-	echo "(two \\`dd\\`, 1 MiB direct reads): MiB/s of volume compared, and sectors"
+	echo "(two \`dd\`, 1 MiB direct reads): MiB/s of volume compared, and sectors"
 	echo "read from each leg per sector of volume."
 	echo
 	echo "| contender | MiB/s | of the plain read | source read per volume byte | destination read per volume byte |"
@@ -198,8 +199,9 @@ window_row() {
 	echo "time the swapping process measured itself, from the suspend ioctl's"
 	echo "start to the resume ioctl's end; the resume ioctl destroys the old"
 	echo "table after I/O has resumed, so for confirm (a migrate table's"
-	echo "workqueue and kcopyd client torn down) it overstates the pause, which"
-	echo "the stall column measures. $((4 * rounds)) swaps each."
+	echo "workqueue, dm-io client and dm's bio slab cache it held torn down) it"
+	echo "overstates the pause, which the stall column measures."
+	echo "$((4 * rounds)) swaps each."
 	echo
 	echo "| swap | median stall ms | worst ms | of swap1 | suspended ms (median) |"
 	echo "|---|---|---|---|---|"

@@ -87,20 +87,25 @@ tuning_refused() {
 }
 ktap_check "bad tuning features refused, metadata untouched" tuning_refused
 
-# A window of 8 regions, one copy at a time, a commit every 100 ms.
-echo "0 $len migrate $src $dst $meta 256 9 fresh rate 33554432 window 8 copy_jobs 1 commit_period 100" |
-	dmsetup create mig
+# A window of 8 regions, one copy at a time, a commit every 100 ms; the
+# destination 50 ms slow at first (dm-delay), so that copies would pile up
+# in all 8 job slots were copy_jobs ignored.
+tuning="window 8 copy_jobs 1 commit_period 100"
+dmsetup create slowdst --table "0 $len delay $dst 0 50"
+echo "0 $len migrate $src /dev/mapper/slowdst $meta 256 7 fresh $tuning" | dmsetup create mig
 ktap_check "table echoes the tuning features" \
-	sh -c "dmsetup table mig | grep -q ' 256 8 rate 33554432 window 8 copy_jobs 1 commit_period 100\$'"
+	sh -c "dmsetup table mig | grep -q ' 256 6 $tuning\$'"
 most=0
-for i in $(seq 30); do
+for i in $(seq 15); do
 	c=$(field mig 7)
 	[ "$c" -gt "$most" ] && most=$c
 	nap 0.1
 done
 diag "most copies in flight with copy_jobs 1: $most"
 ktap_check "copy_jobs 1: one copy at a time" [ "$most" = 1 ]
-dmsetup message mig 0 rate 0
+# The rest at full speed, from where the copy got to.
+dmsetup remove mig slowdst
+echo "0 $len migrate $src $dst $meta 256 6 $tuning" | dmsetup create mig
 wait_synced mig > /dev/null
 # 512 regions written, the window holds 8: regions leave and enter all along.
 w0=$(awk '{ print $5 }' "/sys/block/$(basename "$meta")/stat")
