@@ -57,7 +57,7 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			   char **error)
 {
 	static const struct dm_arg args = {
-		0, 12, "Invalid number of feature arguments"
+		0, 13, "Invalid number of feature arguments"
 	};
 	bool have_rate = false;
 	unsigned int argc;
@@ -80,6 +80,8 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			f->paused = true;
 		} else if (!strcasecmp(arg, "fresh") && !f->fresh) {
 			f->fresh = true;
+		} else if (!strcasecmp(arg, "post_copy") && !f->post_copy) {
+			f->post_copy = true;
 		} else if (!strcasecmp(arg, "pair_id") && !f->pair_id) {
 			f->pair_id = argc ? dm_shift_arg(as) : NULL;
 			if (!f->pair_id || !*f->pair_id ||
@@ -176,6 +178,10 @@ int migrate_parse_message(unsigned int argc, char **argv,
 		msg->type = MIGRATE_MSG_RESUME;
 		return 0;
 	}
+	if (argc == 1 && !strcasecmp(argv[0], "post_copy")) {
+		msg->type = MIGRATE_MSG_POST_COPY;
+		return 0;
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "cutover")) {
 		msg->type = MIGRATE_MSG_CUTOVER;
 		return 0;
@@ -199,9 +205,11 @@ enum migrate_state migrate_state_of(const struct migrate_health *h)
 	/*
 	 * A failed destination stops the copy for good; a failed source only
 	 * matters while some region still has to be read from it, because once
-	 * every region is in sync the destination holds every write.
+	 * every region is in sync the destination holds every write. With
+	 * only regions lost to read errors left, the copy cannot go on either.
 	 */
-	if (h->dest_failed || (h->source_failed && !h->all_in_sync))
+	if (h->dest_failed || (h->source_failed && !h->all_in_sync) ||
+	    h->only_lost_left)
 		return MIGRATE_HALTED;
 	if (h->all_in_sync)
 		return MIGRATE_SYNCED;

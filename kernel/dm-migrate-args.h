@@ -23,6 +23,7 @@
 struct migrate_features {
 	bool paused;
 	bool fresh;		/* format the metadata device */
+	bool post_copy;		/* the destination serves from the start */
 	u64 rate;		/* bytes per second, 0 = unlimited */
 	const char *pair_id;	/* points into the table line; NULL if none */
 	unsigned int window;	/* write-intent window, regions */
@@ -38,6 +39,7 @@ enum migrate_msg_type {
 	MIGRATE_MSG_VERIFY_STOP,	/* verify stop */
 	MIGRATE_MSG_VERIFY_REPORT,	/* verify report: the ranges that differ */
 	MIGRATE_MSG_CUTOVER,		/* the next suspend is a confirm's or an abort's */
+	MIGRATE_MSG_POST_COPY,		/* switch to post-copy, for good */
 };
 
 struct migrate_msg {
@@ -66,6 +68,7 @@ struct migrate_health {
 	bool paused;
 	bool source_failed;
 	bool dest_failed;
+	bool only_lost_left;	/* post-copy: every region left is lost */
 };
 
 enum migrate_state migrate_state_of(const struct migrate_health *h);

@@ -16,9 +16,17 @@
  * loaded again stays halted with the leg reported failed. Once the
  * destination has failed no bit is set on disk again.
  *
- * __migrate_intent_enter(), migrate_intent_done() and
- * __migrate_failure_unrecorded() run in the map path and bio completion and
- * never sleep; the others sleep.
+ * Post-copy: a bit says the destination holds the region, and reads of it
+ * go there. The superblock records post-copy, and that the way back is
+ * lost, before the destination's first write is sent; a user's flush or
+ * FUA write is acknowledged only after a commit has made the regions the
+ * destination holds durable as such (migrate_commit_flushes()), as
+ * dm-clone commits its hydration bitmap. The write-intent window plays no
+ * part: no write goes to both legs.
+ *
+ * __migrate_intent_enter(), migrate_intent_done(), migrate_wait_commit()
+ * and __migrate_record_pending() run in the map path and bio completion
+ * and never sleep; the others sleep.
  */
 #include <linux/blkdev.h>
 
@@ -53,7 +61,12 @@ void migrate_intent_done(struct migrate_c *mc, struct migrate_window_entry *ent)
 		wake_worker(mc);
 }
 
-/* On disk a region is in sync only outside the write-intent window. */
+/*
+ * On disk a region is in sync only outside the write-intent window; once
+ * the superblock says post-copy, wherever the destination holds it (a
+ * mirrored write still in flight from before the switch is not
+ * acknowledged, and the destination is the volume now).
+ */
 static void fill_bits(void *context, migrate_region_t first,
 		      migrate_region_t count, unsigned long *bits)
 {
@@ -62,7 +75,8 @@ static void fill_bits(void *context, migrate_region_t first,
 
 	spin_lock_irqsave(&mc->lock, flags);
 	migrate_sync_get_bits(mc->sync, first, count, bits);
-	migrate_window_fill(&mc->window, first, count, bits);
+	if (!(mc->flags_recorded & MIGRATE_META_POST_COPY))
+		migrate_window_fill(&mc->window, first, count, bits);
 	spin_unlock_irqrestore(&mc->lock, flags);
 }
 
@@ -97,24 +111,28 @@ void migrate_flush_copies(struct migrate_c *mc)
 		flush_leg(mc, LEG_DEST);
 }
 
-static unsigned int __failed_legs(struct migrate_c *mc)
+/* What the superblock must say (MIGRATE_META_*). */
+static unsigned int __sb_flags(struct migrate_c *mc)
 {
 	return (test_bit(MC_SOURCE_FAILED, &mc->flags) ? MIGRATE_META_SOURCE_FAILED : 0) |
-	       (test_bit(MC_DEST_FAILED, &mc->flags) ? MIGRATE_META_DEST_FAILED : 0);
+	       (test_bit(MC_DEST_FAILED, &mc->flags) ? MIGRATE_META_DEST_FAILED : 0) |
+	       (test_bit(MC_POST_COPY, &mc->flags) ? MIGRATE_META_POST_COPY : 0) |
+	       (test_bit(MC_ROLLBACK_LOST, &mc->flags) ? MIGRATE_META_ROLLBACK_LOST : 0);
 }
 
 /*
- * A leg failed and the superblock does not say so yet. Without metadata
- * there is nothing to record; with a failed metadata device nothing can be.
+ * A leg failed, or post-copy began or wrote the destination, and the
+ * superblock does not say so yet. Without metadata there is nothing to
+ * record; with a failed metadata device nothing can be.
  */
-bool __migrate_failure_unrecorded(struct migrate_c *mc)
+bool __migrate_record_pending(struct migrate_c *mc)
 {
 	lockdep_assert_held(&mc->lock);
 	return mc->meta && !test_bit(MC_METADATA_FAILED, &mc->flags) &&
-	       __failed_legs(mc) != mc->failed_recorded;
+	       __sb_flags(mc) != mc->flags_recorded;
 }
 
-/* Once the failure is recorded: acknowledge what waited, send the rest. */
+/* Once the flags are recorded: acknowledge what waited, send the rest. */
 void migrate_release_failure_waits(struct migrate_c *mc)
 {
 	struct bio_list acks = BIO_EMPTY_LIST, writes = BIO_EMPTY_LIST;
@@ -122,7 +140,7 @@ void migrate_release_failure_waits(struct migrate_c *mc)
 	struct bio *bio;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	if (!__migrate_failure_unrecorded(mc)) {
+	if (!__migrate_record_pending(mc)) {
 		bio_list_merge(&acks, &mc->ack_wait);
 		bio_list_init(&mc->ack_wait);
 		bio_list_merge(&writes, &mc->failure_wait);
@@ -136,31 +154,32 @@ void migrate_release_failure_waits(struct migrate_c *mc)
 }
 
 /* The superblock alone: the bitmap keeps what it said before the failure. */
-static void record_failed(struct migrate_c *mc, unsigned int failed)
+static void record_failed(struct migrate_c *mc, unsigned int sb_flags)
 {
 	unsigned long flags;
 	int r;
 
-	r = migrate_meta_record_failed(mc->meta, failed);
+	r = migrate_meta_record_flags(mc->meta, sb_flags);
 	if (r)
 		DMERR("%s: cannot record the failed leg in the metadata (%d)",
 		      mc_name(mc), r);
 	spin_lock_irqsave(&mc->lock, flags);
 	if (r)
 		__set_bit(MC_METADATA_FAILED, &mc->flags);
-	mc->failed_recorded = failed;
+	mc->flags_recorded = sb_flags;
 	spin_unlock_irqrestore(&mc->lock, flags);
 }
 
 /*
  * Commit the region state when a write waits for it, once a period when
- * something changed, and at once when a leg failed. The caller dispatches
- * again the writes waiting for the window and for the record of a failure.
+ * something changed, at once when a leg failed or post-copy changed what
+ * the superblock must say, and for post-copy's flushes. The caller
+ * dispatches again the writes waiting for the window and for the record.
  */
 void migrate_commit(struct migrate_c *mc)
 {
-	bool flush_legs, flush_dest, record;
-	unsigned int failed;
+	bool flush_legs, flush_dest, record, write_meta, flush_wanted;
+	unsigned int sb_flags, was;
 	unsigned long flags;
 	u64 seq;
 	int r = 0;
@@ -171,38 +190,54 @@ void migrate_commit(struct migrate_c *mc)
 		spin_unlock_irqrestore(&mc->lock, flags);
 		goto out;
 	}
-	failed = __failed_legs(mc);
-	record = failed != mc->failed_recorded;
-	if (failed & MIGRATE_META_DEST_FAILED) {
+	sb_flags = __sb_flags(mc);
+	was = mc->flags_recorded;
+	record = sb_flags != was;
+	if (sb_flags & MIGRATE_META_DEST_FAILED) {
 		/* It misses writes: no region may be set in sync on disk again. */
 		spin_unlock_irqrestore(&mc->lock, flags);
 		if (record)
-			record_failed(mc, failed);
+			record_failed(mc, sb_flags);
 		goto out;
 	}
-	if (!mc->window.commit_wanted && !record &&
-	    !(mc->commit_due && migrate_meta_dirty(mc->meta))) {
+	flush_wanted = mc->flush_wanted;
+	write_meta = mc->window.commit_wanted || record ||
+		     ((mc->commit_due || flush_wanted) && migrate_meta_dirty(mc->meta));
+	if (!write_meta && !flush_wanted) {
 		spin_unlock_irqrestore(&mc->lock, flags);
 		goto out;
 	}
+	mc->flush_wanted = false;
 	mc->commit_due = false;
-	seq = migrate_window_commit_begin(&mc->window, &flush_legs);
-	flush_dest = mc->need_dest_flush || flush_legs;
+	flush_legs = false;
+	seq = write_meta ? migrate_window_commit_begin(&mc->window, &flush_legs) : 0;
+	flush_dest = mc->need_dest_flush || flush_legs || flush_wanted;
 	mc->need_dest_flush = false;
 	spin_unlock_irqrestore(&mc->lock, flags);
 
-	/* A failed source is recorded; only the destination must hold. */
-	if (flush_legs && !(failed & MIGRATE_META_SOURCE_FAILED))
+	/* A failed source is recorded; in post-copy it takes no writes. */
+	if (flush_legs && !(sb_flags & (MIGRATE_META_SOURCE_FAILED |
+					MIGRATE_META_POST_COPY)))
 		flush_leg(mc, LEG_SOURCE);
 	if (flush_dest)
 		r = flush_leg(mc, LEG_DEST);
-	if (r)
-		goto out;	/* the destination failed: its worker wake records it */
-	r = migrate_meta_commit(mc->meta, failed, fill_bits, mc);
+	if (r || !write_meta)
+		goto out;	/* a failed destination: its worker wake records it */
+	r = migrate_meta_commit(mc->meta, sb_flags, fill_bits, mc);
 	spin_lock_irqsave(&mc->lock, flags);
 	if (!r) {
 		migrate_window_commit_end(&mc->window, seq);
-		mc->failed_recorded = failed;
+		mc->flags_recorded = sb_flags;
+		/*
+		 * Post-copy is recorded: the window's regions, left clear by
+		 * this commit, are set where the destination holds them by the
+		 * next, which writes every block for that. Until then a write
+		 * to one is on the destination unflushed, so not owed.
+		 */
+		if ((sb_flags & ~was) & MIGRATE_META_POST_COPY) {
+			migrate_meta_all_changed(mc->meta);
+			mc->commit_due = true;
+		}
 	} else {
 		/* Nothing can be recorded: end the migration on the source. */
 		__set_bit(MC_METADATA_FAILED, &mc->flags);
@@ -227,7 +262,7 @@ void migrate_commit_clean(struct migrate_c *mc)
 	unsigned long flags;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	if (!__failed_legs(mc))
+	if (!(__sb_flags(mc) & (MIGRATE_META_SOURCE_FAILED | MIGRATE_META_DEST_FAILED)))
 		migrate_window_leave_all(&mc->window);
 	spin_unlock_irqrestore(&mc->lock, flags);
 	migrate_commit(mc);
@@ -236,36 +271,46 @@ void migrate_commit_clean(struct migrate_c *mc)
 /*
  * At the first resume, not in the constructor: a table loaded to replace a
  * live one reads what that one committed up to its suspend. Legs recorded
- * failed stay failed: the migration stays halted.
+ * failed stay failed: the migration stays halted. A migration recorded in
+ * post-copy goes on in post-copy, whatever the table says: the
+ * destination may hold writes the source lacks.
  */
 int migrate_load_metadata(struct migrate_c *mc)
 {
-	unsigned int failed;
+	unsigned int sb_flags;
 	unsigned long flags;
 	int r;
 
 	if (mc->meta_loaded)
 		return 0;
-	r = migrate_meta_load(mc->meta, mc->sync, &failed);
+	r = migrate_meta_load(mc->meta, mc->sync, &sb_flags);
 	if (r) {
 		DMERR("%s: cannot read or format the metadata device (%d)",
 		      mc_name(mc), r);
 		return r;
 	}
+	if (sb_flags & MIGRATE_META_POST_COPY && !test_bit(MC_POST_COPY, &mc->flags)) {
+		DMWARN("%s: the metadata records post-copy: the migration goes on in post-copy",
+		       mc_name(mc));
+		r = migrate_enter_post_copy(mc);
+		if (r)
+			return r;
+	}
 	mc->meta_loaded = true;
-	if (!failed)
-		return 0;
 
 	spin_lock_irqsave(&mc->lock, flags);
-	if (failed & MIGRATE_META_SOURCE_FAILED)
+	if (sb_flags & MIGRATE_META_SOURCE_FAILED)
 		__set_bit(MC_SOURCE_FAILED, &mc->flags);
-	if (failed & MIGRATE_META_DEST_FAILED)
+	if (sb_flags & MIGRATE_META_DEST_FAILED)
 		__set_bit(MC_DEST_FAILED, &mc->flags);
-	mc->failed_recorded = failed;
+	if (sb_flags & MIGRATE_META_ROLLBACK_LOST)
+		__set_bit(MC_ROLLBACK_LOST, &mc->flags);
+	mc->flags_recorded = sb_flags;
 	spin_unlock_irqrestore(&mc->lock, flags);
-	DMWARN("%s: the metadata records a failed %s: the migration stays halted",
-	       mc_name(mc), failed & MIGRATE_META_DEST_FAILED ?
-	       "destination" : "source");
+	if (sb_flags & (MIGRATE_META_SOURCE_FAILED | MIGRATE_META_DEST_FAILED))
+		DMWARN("%s: the metadata records a failed %s: the migration stays halted",
+		       mc_name(mc), sb_flags & MIGRATE_META_DEST_FAILED ?
+		       "destination" : "source");
 	return 0;
 }
 
@@ -302,8 +347,56 @@ int migrate_commit_window(struct migrate_c *mc, unsigned int size)
 	return migrate_window_init(&mc->window, size, window_changed, mc);
 }
 
+/*
+ * Post-copy: @bio, an empty flush, or a FUA write the destination has
+ * done, is acknowledged by migrate_commit_flushes(). Any context.
+ */
+void migrate_wait_commit(struct migrate_c *mc, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bio_list_add(&mc->commit_wait, bio);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	wake_worker(mc);
+}
+
+/*
+ * Post-copy: what waits in commit_wait completes once a commit has flushed
+ * the destination and recorded every region it holds, else a crash could
+ * read a region the flush covered from the source again. The list is taken
+ * before the commit begins, so the commit covers every write completed
+ * before those bios were sent. A commit that cannot be made fails them.
+ * Sleeps.
+ */
+void migrate_commit_flushes(struct migrate_c *mc)
+{
+	struct bio_list bios;
+	blk_status_t status;
+	unsigned long flags;
+	struct bio *bio;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	bios = mc->commit_wait;
+	bio_list_init(&mc->commit_wait);
+	if (!bio_list_empty(&bios))
+		mc->flush_wanted = true;
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (bio_list_empty(&bios))
+		return;
+	migrate_commit(mc);
+	status = migrate_leg_is_failed(mc, LEG_DEST) ||
+		 test_bit(MC_METADATA_FAILED, &mc->flags) ? BLK_STS_IOERR : BLK_STS_OK;
+	while ((bio = bio_list_pop(&bios))) {
+		if (!bio->bi_status)
+			bio->bi_status = status;
+		bio_endio(bio);
+	}
+}
+
 void migrate_commit_init(struct migrate_c *mc)
 {
+	bio_list_init(&mc->commit_wait);
 	bio_list_init(&mc->intent_wait);
 	bio_list_init(&mc->failure_wait);
 	bio_list_init(&mc->ack_wait);

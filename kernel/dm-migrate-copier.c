@@ -163,15 +163,39 @@ static void start_copy(struct copy_job *job)
 	read_chunk(job);
 }
 
-/* A job starts once no write to its region is in flight. */
+/*
+ * A job starts once no write to its region is in flight. In post-copy a
+ * whole-region write goes to the destination alone and ends in
+ * migrate_io_end().
+ */
 void migrate_start_job(struct copy_job *job)
 {
-	if (job->start)
+	struct migrate_c *mc = job->mc;
+
+	if (job->start) {
 		job->start(job);
-	else if (!job->discard)
+	} else if (!job->discard) {
 		start_copy(job);
-	else if (!migrate_mirror_write(job->mc, job->discard))
+	} else if (test_bit(MC_POST_COPY, &mc->flags)) {
+		remap_to_leg(mc, job->discard, LEG_DEST);
+		submit_bio_noacct(job->discard);
+	} else if (!migrate_mirror_write(mc, job->discard)) {
 		migrate_job_done(job);	/* failed, so the region stays to be copied */
+	}
+}
+
+/*
+ * @region is on the destination: in sync, and no longer lost if it was
+ * (a write covering it brought it back).
+ */
+void __migrate_region_copied(struct migrate_c *mc, migrate_region_t region)
+{
+	lockdep_assert_held(&mc->lock);
+	if (!migrate_mark_in_sync(mc->sync, region))
+		return;
+	if (mc->lost && migrate_in_sync(mc->lost, region))
+		mc->nr_lost--;
+	__migrate_region_synced(mc, region);
 }
 
 struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
@@ -262,8 +286,7 @@ static bool __record_job(struct migrate_c *mc, struct copy_job *job)
 	}
 	if (job->read_err || job->write_err || job->failed)
 		return false;
-	migrate_mark_in_sync(mc->sync, job->region);
-	__migrate_region_synced(mc, job->region);
+	__migrate_region_copied(mc, job->region);
 	if (!job->discard) {
 		bytes = to_bytes(migrate_region_len(&mc->geo, job->region));
 		mc->bytes_copied += bytes;
@@ -290,7 +313,7 @@ static bool __progress_step(struct migrate_c *mc)
 }
 
 /*
- * Record finished copies. The writes they held, and the discards waiting
+ * Record finished copies. The writes they held, and the writes waiting
  * for a slot, are added to @held for the caller to dispatch again.
  */
 void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
@@ -306,7 +329,10 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 
 	list_for_each_entry_safe(job, tmp, &done, done_entry) {
 		list_del(&job->done_entry);
-		if (job->read_err)
+		/* Post-copy: the region is lost, the rest still copies. */
+		if (job->read_err && test_bit(MC_POST_COPY, &mc->flags) && !job->record)
+			migrate_region_lost(mc, job->region);
+		else if (job->read_err)
 			migrate_leg_failed(mc, LEG_SOURCE);
 		if (job->write_err)
 			migrate_leg_failed(mc, LEG_DEST);
@@ -317,12 +343,12 @@ void migrate_finish_copies(struct migrate_c *mc, struct bio_list *held)
 		/*
 		 * From here writes to the region see it in sync (mirrored) or,
 		 * after a failed copy, not copied (source only); the held ones
-		 * take the same path. The slot is free for a waiting discard.
+		 * take the same path. The slot is free for a write waiting for one.
 		 */
 		bio_list_merge(held, &job->held);
 		bio_list_init(&job->held);
-		bio_list_merge(held, &mc->discard_wait);
-		bio_list_init(&mc->discard_wait);
+		bio_list_merge(held, &mc->slot_wait);
+		bio_list_init(&mc->slot_wait);
 		job->active = false;
 		mc->nr_jobs--;
 		__migrate_update_copier_clock(mc);
@@ -404,6 +430,22 @@ static bool __copier_stopped(struct migrate_c *mc)
 			    BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED));
 }
 
+/*
+ * The next region to copy: in post-copy the one a read last asked of the
+ * source, if it is still to be copied; else the next from the cursor,
+ * past the regions lost.
+ */
+static migrate_region_t next_region(struct migrate_c *mc)
+{
+	migrate_region_t hint = READ_ONCE(mc->read_hint);
+
+	lockdep_assert_held(&mc->lock);
+	if (mc->lost && hint < mc->geo.nr_regions && !migrate_in_sync(mc->sync, hint) &&
+	    !migrate_in_sync(mc->lost, hint) && !__migrate_job_of_region(mc, hint))
+		return hint;
+	return migrate_next_to_copy(mc->sync, mc->lost, mc->cursor);
+}
+
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
@@ -416,14 +458,17 @@ static struct copy_job *__claim_next_region(struct migrate_c *mc,
 	    mc->nr_jobs == mc->max_jobs)
 		return NULL;
 
-	r = migrate_next_unsynced(mc->sync, mc->cursor);
+	r = next_region(mc);
 	if (r == mc->geo.nr_regions || __migrate_job_of_region(mc, r) ||
 	    !__migrate_pace_admits(mc, &mc->pace, __migrate_nr_copies(mc),
 				   to_bytes(migrate_region_len(&mc->geo, r)),
 				   &paced, delay))
 		return NULL;
 
-	mc->cursor = r + 1;
+	if (r == READ_ONCE(mc->read_hint))
+		WRITE_ONCE(mc->read_hint, mc->geo.nr_regions);
+	else
+		mc->cursor = r + 1;
 	job = __migrate_claim_job(mc, r, NULL);
 	job->paced = paced;
 	return job;
@@ -510,7 +555,8 @@ void migrate_wait_for_copies(struct migrate_c *mc)
  * the claims: no write is held on a copy yet, so the allocation may wait
  * for reclaim (in a GFP_NOIO scope: not for writeback through the volume).
  * Claims wait until all are there; a failed allocation is tried again when
- * the worker next runs.
+ * the worker next runs. In post-copy a write's copy-first needs them
+ * however the copier stands, paused or suspending.
  */
 void migrate_copy_buffers(struct migrate_c *mc)
 {
@@ -521,7 +567,9 @@ void migrate_copy_buffers(struct migrate_c *mc)
 
 	spin_lock_irqsave(&mc->lock, flags);
 	synced = migrate_all_in_sync(mc->sync);
-	due = !synced && !__copier_stopped(mc) && !mc->copy_buffers;
+	due = !synced && !mc->copy_buffers &&
+	      (test_bit(MC_POST_COPY, &mc->flags) ?
+	       !test_bit(MC_DEST_FAILED, &mc->flags) : !__copier_stopped(mc));
 	spin_unlock_irqrestore(&mc->lock, flags);
 	if (synced) {
 		migrate_free_copy_buffers(mc);
@@ -562,7 +610,7 @@ void migrate_copier_init(struct migrate_c *mc)
 	unsigned int i;
 
 	INIT_LIST_HEAD(&mc->done_jobs);
-	bio_list_init(&mc->discard_wait);
+	bio_list_init(&mc->slot_wait);
 	init_waitqueue_head(&mc->jobs_drained);
 	INIT_DELAYED_WORK(&mc->waker, waker_fn);
 	for (i = 0; i < MIGRATE_MAX_COPY_JOBS; i++) {

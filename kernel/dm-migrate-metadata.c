@@ -48,7 +48,7 @@ struct migrate_metadata {
 	unsigned int bitmap_blocks;
 	unsigned int window;
 	u64 generation;
-	unsigned int failed;		/* MIGRATE_META_*_FAILED */
+	unsigned int flags;		/* MIGRATE_META_* */
 	bool format_pending;		/* blank or fresh: formatted at load */
 	char pair_id[MIGRATE_META_PAIR_ID_LEN];
 
@@ -74,7 +74,7 @@ static u32 block_csum(const void *block)
 static void sb_fill(struct migrate_metadata *meta, struct migrate_disk_sb *sb)
 {
 	memset(sb, 0, MIGRATE_META_BLOCK_SIZE);
-	sb->flags = cpu_to_le32(meta->failed);
+	sb->flags = cpu_to_le32(meta->flags);
 	sb->magic = cpu_to_le64(META_MAGIC);
 	sb->version = cpu_to_le32(META_VERSION);
 	sb->region_sectors = cpu_to_le32(1U << meta->geo->shift);
@@ -109,7 +109,7 @@ static int sb_check(struct migrate_metadata *meta,
 		return -EINVAL;
 	}
 	meta->generation = le64_to_cpu(sb->generation);
-	meta->failed = le32_to_cpu(sb->flags);
+	meta->flags = le32_to_cpu(sb->flags);
 	return 0;
 }
 
@@ -205,7 +205,7 @@ static int format(struct migrate_metadata *meta)
 	DMINFO("formatting metadata device: every region will be copied");
 	bitmap_zero(meta->bits, MIGRATE_META_REGIONS_PER_BLOCK);
 	meta->generation = 0;
-	meta->failed = 0;
+	meta->flags = 0;
 	for (block = 0; block < meta->bitmap_blocks; block++) {
 		r = write_block(meta, block);
 		if (r)
@@ -301,14 +301,14 @@ bad:
 }
 
 int migrate_meta_load(struct migrate_metadata *meta, struct migrate_sync_map *map,
-		      unsigned int *failed)
+		      unsigned int *flags)
 {
 	unsigned int block;
 	char *error;
 	int r;
 
 	if (meta->format_pending) {
-		*failed = 0;
+		*flags = 0;
 		return format(meta);
 	}
 	/*
@@ -326,7 +326,7 @@ int migrate_meta_load(struct migrate_metadata *meta, struct migrate_sync_map *ma
 		if (r)
 			return r;
 	}
-	*failed = meta->failed;
+	*flags = meta->flags;
 	return 0;
 }
 
@@ -344,9 +344,18 @@ void migrate_meta_region_changed(struct migrate_metadata *meta, migrate_region_t
 	spin_unlock_irqrestore(&meta->lock, flags);
 }
 
-int migrate_meta_record_failed(struct migrate_metadata *meta, unsigned int failed)
+void migrate_meta_all_changed(struct migrate_metadata *meta)
 {
-	meta->failed |= failed;
+	unsigned long flags;
+
+	spin_lock_irqsave(&meta->lock, flags);
+	bitmap_fill(meta->dirty, meta->bitmap_blocks);
+	spin_unlock_irqrestore(&meta->lock, flags);
+}
+
+int migrate_meta_record_flags(struct migrate_metadata *meta, unsigned int flags)
+{
+	meta->flags |= flags;
 	meta->generation++;
 	return write_sb(meta) ?: write_out(meta);
 }
@@ -362,7 +371,7 @@ bool migrate_meta_dirty(struct migrate_metadata *meta)
 	return dirty;
 }
 
-int migrate_meta_commit(struct migrate_metadata *meta, unsigned int failed,
+int migrate_meta_commit(struct migrate_metadata *meta, unsigned int flags,
 			migrate_meta_fill_fn fill, void *context)
 {
 	unsigned int block;
@@ -382,7 +391,7 @@ int migrate_meta_commit(struct migrate_metadata *meta, unsigned int failed,
 			break;
 	}
 	meta->generation++;
-	meta->failed |= failed;
+	meta->flags |= flags;
 	if (!r)
 		r = write_sb(meta) ?: write_out(meta);
 	if (r) {

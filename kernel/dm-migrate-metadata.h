@@ -18,10 +18,17 @@
 #define MIGRATE_META_PAIR_ID_LEN		64
 #define MIGRATE_META_REGIONS_PER_BLOCK	((MIGRATE_META_BLOCK_SIZE - 16) * 8)
 
-/* The superblock's flags: a leg that failed, for good. */
+/*
+ * The superblock's flags, each set for good: a leg that failed; the
+ * migration in post-copy, where the bitmap says which regions the
+ * destination holds and reads of them go there; the destination's first
+ * write in post-copy, after which the source cannot take the volume back.
+ */
 #define MIGRATE_META_SOURCE_FAILED	0x1
 #define MIGRATE_META_DEST_FAILED	0x2
-#define MIGRATE_META_FLAGS		0x3
+#define MIGRATE_META_POST_COPY		0x4
+#define MIGRATE_META_ROLLBACK_LOST	0x8
+#define MIGRATE_META_FLAGS		0xf
 
 struct migrate_metadata;
 
@@ -44,36 +51,40 @@ struct migrate_metadata *migrate_meta_open(const struct migrate_meta_params *p,
 
 /*
  * At the first resume: format the device (blank or @fresh), or load the
- * migration's regions in sync into @map and its failed legs into *@failed
- * (MIGRATE_META_*_FAILED). The map is the caller's alone meanwhile.
+ * migration's regions in sync into @map and its superblock flags into
+ * *@flags (MIGRATE_META_*). The map is the caller's alone meanwhile.
  */
 int migrate_meta_load(struct migrate_metadata *meta, struct migrate_sync_map *map,
-		      unsigned int *failed);
+		      unsigned int *flags);
 void migrate_meta_close(struct migrate_metadata *meta);
 
 /*
- * Record in the superblock, durably, the legs in @failed (it only grows)
+ * Record in the superblock, durably, the flags in @flags (they only grow)
  * without touching the bitmap. Later commits keep the flags.
  */
-int migrate_meta_record_failed(struct migrate_metadata *meta, unsigned int failed);
+int migrate_meta_record_flags(struct migrate_metadata *meta, unsigned int flags);
 
 /* The bitmap block of @region must be written at the next commit. Never sleeps. */
 void migrate_meta_region_changed(struct migrate_metadata *meta, migrate_region_t region);
 
+/* Every bitmap block must be written at the next commit. Never sleeps. */
+void migrate_meta_all_changed(struct migrate_metadata *meta);
+
 /*
  * Fills @bits (MIGRATE_META_REGIONS_PER_BLOCK bits, the tail past the last
  * region zeroed by the caller) with the on-disk state of @count regions from
- * @first: in sync and outside the write-intent window.
+ * @first: in sync and outside the write-intent window (in post-copy: on
+ * the destination).
  */
 typedef void (*migrate_meta_fill_fn)(void *context, migrate_region_t first,
 				   migrate_region_t count, unsigned long *bits);
 
 /*
  * Write the changed bitmap blocks, as @fill says, then the superblock with
- * the legs in @failed recorded too, and make them durable. The caller
+ * the flags in @flags recorded too, and make them durable. The caller
  * flushes the legs first when bits are set. Returns 0 or a negative errno.
  */
-int migrate_meta_commit(struct migrate_metadata *meta, unsigned int failed,
+int migrate_meta_commit(struct migrate_metadata *meta, unsigned int flags,
 			migrate_meta_fill_fn fill, void *context);
 
 /* Whether any bitmap block waits for a commit. Never sleeps. */

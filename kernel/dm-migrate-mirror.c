@@ -62,7 +62,7 @@ static void mirror_end(struct migrate_io *io)
 	bio->bi_status = ack_status(mc, src, dst);
 	if (!bio->bi_status && (src || dst)) {
 		spin_lock_irqsave(&mc->lock, flags);
-		if (__migrate_failure_unrecorded(mc)) {
+		if (__migrate_record_pending(mc)) {
 			/* Ended by migrate_release_failure_waits(). */
 			bio_list_add(&mc->ack_wait, bio);
 			held = true;

@@ -81,17 +81,30 @@ bool migrate_mark_in_sync(struct migrate_sync_map *map, migrate_region_t region)
 	return true;
 }
 
-migrate_region_t migrate_next_unsynced(const struct migrate_sync_map *map,
-				       migrate_region_t from)
+/* In [@from, @end): the first region neither in @map nor in @skip. */
+static migrate_region_t next_to_copy_in(const struct migrate_sync_map *map,
+					const struct migrate_sync_map *skip,
+					migrate_region_t from, migrate_region_t end)
+{
+	migrate_region_t r = find_next_zero_bit(map->bits, end, from);
+
+	while (r < end && skip && test_bit(r, skip->bits))
+		r = find_next_zero_bit(map->bits, end, r + 1);
+	return r;
+}
+
+migrate_region_t migrate_next_to_copy(const struct migrate_sync_map *map,
+				      const struct migrate_sync_map *skip,
+				      migrate_region_t from)
 {
 	migrate_region_t r;
 
 	if (from >= map->nr_regions)
 		from = 0;
-	r = find_next_zero_bit(map->bits, map->nr_regions, from);
+	r = next_to_copy_in(map, skip, from, map->nr_regions);
 	if (r < map->nr_regions)
 		return r;
-	r = find_first_zero_bit(map->bits, from);
+	r = next_to_copy_in(map, skip, 0, from);
 	return r < from ? r : map->nr_regions;
 }
 
@@ -121,4 +134,25 @@ migrate_region_t migrate_nr_in_sync(const struct migrate_sync_map *map)
 migrate_region_t migrate_nr_regions(const struct migrate_sync_map *map)
 {
 	return map->nr_regions;
+}
+
+/*
+ * A region once on the destination stays there, so its writes need nothing
+ * else; a job that has the region decides for what waits on it; a write
+ * covering the region replaces its copy, and so even brings back a region
+ * lost to the source; a part of a region the source cannot give has
+ * nothing to be merged with.
+ */
+enum migrate_post_copy_route
+migrate_post_copy_route(const struct migrate_region_view *v)
+{
+	if (v->in_sync)
+		return MIGRATE_PC_DEST;
+	if (v->has_job)
+		return MIGRATE_PC_HOLD;
+	if (v->whole)
+		return MIGRATE_PC_WHOLE;
+	if (v->lost)
+		return MIGRATE_PC_FAIL;
+	return MIGRATE_PC_COPY_FIRST;
 }

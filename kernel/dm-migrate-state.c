@@ -21,6 +21,9 @@ enum migrate_state __migrate_state(struct migrate_c *mc)
 		.paused = test_bit(MC_PAUSED, &mc->flags),
 		.source_failed = test_bit(MC_SOURCE_FAILED, &mc->flags),
 		.dest_failed = test_bit(MC_DEST_FAILED, &mc->flags),
+		.only_lost_left = mc->nr_lost &&
+			migrate_nr_in_sync(mc->sync) + mc->nr_lost ==
+			migrate_nr_regions(mc->sync),
 	};
 
 	lockdep_assert_held(&mc->lock);
@@ -74,6 +77,59 @@ void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg)
 	migrate_raise_event(mc);
 	/* Held writes of a failed copy are released by the worker. */
 	wake_worker(mc);
+}
+
+/*
+ * Post-copy: the source could not give @region, to a copy or to a read. The
+ * source stays in use for the other regions; the region is not copied
+ * again in this table's life (the next table, after a reload or a reboot,
+ * tries it once more). Any context.
+ */
+void migrate_region_lost(struct migrate_c *mc, migrate_region_t region)
+{
+	unsigned long flags;
+	bool lost = false;
+
+	atomic64_inc(&mc->errors[LEG_SOURCE]);
+	spin_lock_irqsave(&mc->lock, flags);
+	if (!migrate_in_sync(mc->sync, region) && migrate_mark_in_sync(mc->lost, region)) {
+		mc->nr_lost++;
+		lost = true;
+	}
+	__migrate_update_copier_clock(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (!lost)
+		return;
+	DMERR_LIMIT("%s: region %llu cannot be read from the source: lost",
+		    mc_name(mc), region);
+	migrate_raise_event(mc);
+}
+
+/*
+ * Post-copy from here on, for good (MC_POST_COPY). Sleeps: the set of lost
+ * regions is allocated before the flag is set, so that whoever sees the
+ * flag under mc->lock finds the set.
+ */
+int migrate_enter_post_copy(struct migrate_c *mc)
+{
+	struct migrate_sync_map *lost = NULL;
+	unsigned long flags;
+
+	if (!mc->lost) {
+		lost = migrate_sync_create(mc->geo.nr_regions);
+		if (!lost)
+			return -ENOMEM;
+	}
+	spin_lock_irqsave(&mc->lock, flags);
+	if (!mc->lost) {
+		mc->lost = lost;
+		lost = NULL;
+	}
+	__set_bit(MC_POST_COPY, &mc->flags);
+	__migrate_update_copier_clock(mc);
+	spin_unlock_irqrestore(&mc->lock, flags);
+	migrate_sync_destroy(lost);
+	return 0;
 }
 
 void migrate_raise_event(struct migrate_c *mc)

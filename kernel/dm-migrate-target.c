@@ -25,12 +25,15 @@ static void migrate_worker(struct work_struct *ws)
 
 	migrate_keep_dm_slab(mc);
 	migrate_copy_buffers(mc);
+	/* Post-copy writes that found no slot or no buffers. */
+	migrate_redispatch_waiting(mc, &mc->slot_wait);
 	migrate_retry_reads(mc);
 	migrate_finish_zeroes(mc);
 	migrate_finish_copies(mc, &held);
 	migrate_redispatch(mc, &held);
 	migrate_redispatch_waiting(mc, &mc->overlap_wait);
 	if (mc->meta) {
+		migrate_commit_flushes(mc);
 		migrate_commit(mc);
 		migrate_release_failure_waits(mc);
 		/* Dispatched, or waiting for the next commit. */
@@ -59,6 +62,12 @@ static int migrate_map(struct dm_target *ti, struct bio *bio)
 		 * with the destination failed, to the source alone.
 		 */
 		io->flags = IO_FLUSH;
+		/* Post-copy: no write went to the source, the commit flushes. */
+		if (test_bit(MC_POST_COPY, &mc->flags)) {
+			io->flags |= IO_ENDED;
+			migrate_wait_commit(mc, bio);
+			return DM_MAPIO_SUBMITTED;
+		}
 		if (test_bit(MC_DEST_FAILED, &mc->flags)) {
 			remap_to_leg(mc, bio, LEG_SOURCE);
 			return DM_MAPIO_REMAPPED;
@@ -104,6 +113,7 @@ static void migrate_free(struct migrate_c *mc)
 	if (!IS_ERR_OR_NULL(mc->meta))
 		migrate_meta_close(mc->meta);
 	migrate_window_exit(&mc->window);
+	migrate_sync_destroy(mc->lost);
 	migrate_sync_destroy(mc->sync);
 	if (mc->meta_dev)
 		dm_put_device(mc->ti, mc->meta_dev);
@@ -136,15 +146,15 @@ static int open_metadata(struct migrate_c *mc, const struct migrate_features *f)
 /*
  * <source> <destination> <metadata | -> <region sectors>
  *	[<#feature args> [paused] [rate <bytes/s>] [fresh] [pair_id <id>]
- *	 [window <regions>] [copy_jobs <n>] [commit_period <ms>]]
+ *	 [window <regions>] [copy_jobs <n>] [commit_period <ms>] [post_copy]]
  */
 static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	struct migrate_features features;
+	struct dm_arg_set as;
 	struct migrate_c *mc;
 	unsigned int shift;
-	const char *arg;
+	bool no_meta;
 	int leg, r;
 
 	if (argc < 4) {
@@ -178,8 +188,29 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		atomic64_set(&mc->errors[leg], 0);
 	atomic_set(&mc->dm_bioset_pad, -1);
 
+	/* The features decide how the source is opened: read them first. */
+	as.argc = argc - 4;
+	as.argv = argv + 4;
+	r = migrate_parse_region_size(argv[3], &shift, &ti->error) ?:
+	    migrate_parse_features(&as, &features, &ti->error);
+	if (r)
+		goto bad;
+	r = -EINVAL;
+	no_meta = !strcmp(argv[2], "-");
+	if (no_meta && (features.fresh || features.pair_id ||
+			features.window || features.commit_period_ms)) {
+		ti->error = "fresh, pair_id, window and commit_period need a metadata device";
+		goto bad;
+	}
+	if (no_meta && features.post_copy) {
+		ti->error = "post_copy needs a metadata device";
+		goto bad;
+	}
+
 	for (leg = 0; leg < NR_LEGS; leg++) {
-		r = dm_get_device(ti, dm_shift_arg(&as),
+		/* Post-copy never writes the source: it may be read-only. */
+		r = dm_get_device(ti, argv[leg], leg == LEG_SOURCE && features.post_copy ?
+				  dm_table_get_mode(ti->table) & ~MIGRATE_MODE_WRITE :
 				  dm_table_get_mode(ti->table), &mc->leg[leg]);
 		if (r) {
 			ti->error = leg == LEG_SOURCE ?
@@ -193,9 +224,8 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Source and destination are the same device";
 		goto bad;
 	}
-	arg = dm_shift_arg(&as);
-	if (strcmp(arg, "-")) {
-		r = dm_get_device(ti, arg, dm_table_get_mode(ti->table),
+	if (!no_meta) {
+		r = dm_get_device(ti, argv[2], dm_table_get_mode(ti->table),
 				  &mc->meta_dev);
 		if (r) {
 			ti->error = "Cannot open metadata device";
@@ -207,18 +237,6 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			ti->error = "The metadata device is one of the legs";
 			goto bad;
 		}
-	}
-	r = migrate_parse_region_size(dm_shift_arg(&as), &shift, &ti->error);
-	if (r)
-		goto bad;
-	r = migrate_parse_features(&as, &features, &ti->error);
-	if (r)
-		goto bad;
-	r = -EINVAL;
-	if (!mc->meta_dev && (features.fresh || features.pair_id ||
-			      features.window || features.commit_period_ms)) {
-		ti->error = "fresh, pair_id, window and commit_period need a metadata device";
-		goto bad;
 	}
 	if (features.pair_id)
 		strscpy(mc->pair_id, features.pair_id, sizeof(mc->pair_id));
@@ -247,10 +265,18 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate region map";
 		goto bad;
 	}
+	mc->read_hint = mc->geo.nr_regions;
 	if (mc->meta_dev) {
 		r = open_metadata(mc, &features);
 		if (r)
 			goto bad;
+	}
+	if (features.post_copy) {
+		r = migrate_enter_post_copy(mc);
+		if (r) {
+			ti->error = "Cannot allocate the set of lost regions";
+			goto bad;
+		}
 	}
 	for (leg = 0; leg < NR_LEGS; leg++) {
 		r = bioset_init(&mc->bs[leg], MIGRATE_MIN_IOS, 0, 0);
@@ -385,9 +411,10 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 	bool window = mc->meta && mc->window.size != MIGRATE_WINDOW_DEFAULT;
 	bool jobs = mc->max_jobs != MIGRATE_COPY_JOBS;
 	bool commit = mc->meta && mc->commit_period_ms != MIGRATE_COMMIT_PERIOD_MS;
+	bool post_copy = test_bit(MC_POST_COPY, &mc->flags);
 	unsigned int nr = (paused ? 1 : 0) + (rate ? 2 : 0) +
 			  (mc->pair_id[0] ? 2 : 0) + (window ? 2 : 0) +
-			  (jobs ? 2 : 0) + (commit ? 2 : 0);
+			  (jobs ? 2 : 0) + (commit ? 2 : 0) + (post_copy ? 1 : 0);
 
 	DMEMIT("%s %s %s %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
 	       mc->meta_dev ? mc->meta_dev->name : "-", 1U << mc->geo.shift);
@@ -405,6 +432,8 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 		DMEMIT(" copy_jobs %u", mc->max_jobs);
 	if (commit)
 		DMEMIT(" commit_period %u", mc->commit_period_ms);
+	if (post_copy)
+		DMEMIT(" post_copy");
 	*out = sz;
 }
 
@@ -421,7 +450,8 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 	migrate_region_t in_sync, total;
 	enum migrate_state state;
 	unsigned int sz = 0, copying;
-	u64 bytes, zeroed, copier_ns;
+	u64 bytes, zeroed, copier_ns, lost;
+	bool post_copy, rollback_lost;
 	unsigned long flags;
 
 	switch (type) {
@@ -450,9 +480,15 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		spin_lock_irqsave(&mc->lock, flags);
 		migrate_verify_status(mc, result, maxlen, &sz);
 		zeroed = mc->bytes_zeroed;
+		post_copy = test_bit(MC_POST_COPY, &mc->flags);
+		rollback_lost = test_bit(MC_ROLLBACK_LOST, &mc->flags);
+		lost = mc->nr_lost;
 		spin_unlock_irqrestore(&mc->lock, flags);
 		/* From target version 1.2, after the verify's. */
 		DMEMIT(" %llu", zeroed);
+		/* From 1.3: the mode, whether abort is possible, regions lost. */
+		DMEMIT(" %s %s %llu", post_copy ? "post-copy" : "pre-copy",
+		       rollback_lost ? "lost" : "possible", lost);
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(mc, result, maxlen, &sz);
@@ -466,6 +502,41 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		       leg_health(mc, LEG_SOURCE), leg_health(mc, LEG_DEST));
 		break;
 	}
+}
+
+/*
+ * Switch a pre-copy migration to post-copy, for good. Copies and writes in
+ * flight end as they began; the first write sent to the destination alone
+ * waits for the superblock to record post-copy (dm-migrate-io.c).
+ */
+static int post_copy_message(struct migrate_c *mc)
+{
+	const char *refused = NULL;
+	unsigned long flags;
+	int r;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (!mc->meta)
+		refused = "post_copy needs a metadata device";
+	else if (mc->flags & (BIT(MC_SOURCE_FAILED) | BIT(MC_DEST_FAILED) |
+			      BIT(MC_METADATA_FAILED)))
+		refused = "post_copy refused: a leg or the metadata device has failed";
+	else if (mc->verify && mc->verify->state == MIGRATE_VERIFY_RUNNING)
+		refused = "post_copy refused while a verify runs: stop it first";
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (refused) {
+		DMERR("%s: %s", mc_name(mc), refused);
+		return -EINVAL;
+	}
+	if (test_bit(MC_POST_COPY, &mc->flags))
+		return 0;
+	r = migrate_enter_post_copy(mc);
+	if (r)
+		return r;
+	DMINFO("%s: post-copy: the destination serves the regions it holds", mc_name(mc));
+	migrate_raise_event(mc);
+	wake_worker(mc);
+	return 0;
 }
 
 static int migrate_message(struct dm_target *ti, unsigned int argc,
@@ -482,9 +553,16 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 		DMERR("%s: %s", mc_name(mc), error);
 		return r;
 	}
+	if (msg.type == MIGRATE_MSG_VERIFY && test_bit(MC_POST_COPY, &mc->flags)) {
+		DMERR("%s: verify compares the legs, which post-copy lets differ",
+		      mc_name(mc));
+		return -EINVAL;
+	}
 	if (msg.type == MIGRATE_MSG_VERIFY || msg.type == MIGRATE_MSG_VERIFY_STOP ||
 	    msg.type == MIGRATE_MSG_VERIFY_REPORT)
 		return migrate_verify_message(mc, &msg, result, maxlen);
+	if (msg.type == MIGRATE_MSG_POST_COPY)
+		return post_copy_message(mc);
 
 	spin_lock_irqsave(&mc->lock, flags);
 	switch (msg.type) {
@@ -528,8 +606,10 @@ static int migrate_iterate_devices(struct dm_target *ti,
  * make fstrim skip free ranges smaller than a region and send the rest
  * aligned. The map path trims discards at region ends itself on every
  * kernel, which is what max_discard_granularity would ask of dm from 6.5.
- * io_min and io_opt stay the legs': in pre-copy a write smaller than a
- * region costs nothing more than on the legs.
+ * In pre-copy io_min and io_opt stay the legs': a write smaller than a
+ * region costs nothing more than on the legs. In post-copy (a table loaded
+ * with post_copy) a write to part of a region not copied first copies it:
+ * the region is the size to write in, unless io_opt is a multiple of it.
  */
 static void migrate_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
@@ -538,11 +618,16 @@ static void migrate_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 	if (limits->discard_granularity < region)
 		limits->discard_granularity = region;
+	if (test_bit(MC_POST_COPY, &mc->flags) &&
+	    (limits->io_opt < region || limits->io_opt % region)) {
+		limits->io_min = region;
+		limits->io_opt = region;
+	}
 }
 
 static struct target_type migrate_target = {
 	.name = "migrate",
-	.version = {1, 2, 0},
+	.version = {1, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = migrate_ctr,
 	.dtr = migrate_dtr,

@@ -6,7 +6,8 @@
  *                          and resume, the map and end_io entry points, the
  *                          worker, status and messages
  *   dm-migrate-io.c        the user I/O paths: write routing by region
- *                          state, read balancing and retry
+ *                          state in pre-copy and in post-copy, read
+ *                          balancing and retry
  *   dm-migrate-verify.c    the online verify: regions in sync compared
  *                          between the legs, in the copier's job slots
  *   dm-migrate-copier.c    the copier: job slots, chunked copies that
@@ -107,6 +108,14 @@ enum {
 	MC_SUSPENDED,		/* no new copies: presuspend until resume */
 	MC_METADATA_FAILED,
 	MC_CUTOVER,		/* "cutover" message: no clean commit at the next suspend */
+	/*
+	 * Post-copy: regions in sync are on the destination alone, which
+	 * serves their reads and takes every write (dm-migrate-io.c). Set at
+	 * the constructor, by the post_copy message or at the first resume
+	 * from the superblock, and never cleared.
+	 */
+	MC_POST_COPY,
+	MC_ROLLBACK_LOST,	/* post-copy: the destination took a write */
 };
 
 /* The flag saying @leg failed: named, not computed from the leg's number. */
@@ -200,10 +209,11 @@ struct migrate_c {
 
 	/*
 	 * Protects the in-sync map, the job slots and their held lists, the
-	 * discards waiting for a slot, the in-flight hash and the writes
+	 * writes waiting for a slot, the in-flight hash and the writes
 	 * waiting for an overlapping one to complete, the copy cursor, the
 	 * done list, the pacing and the copier clock, the write-intent window
-	 * and the writes waiting for it, and the commit's flags.
+	 * and the writes waiting for it, the commit's flags and the bios
+	 * waiting for a commit, and post-copy's lost regions.
 	 */
 	spinlock_t lock;
 	struct migrate_sync_map *sync;
@@ -217,8 +227,19 @@ struct migrate_c {
 	unsigned int nr_tracked;	/* writes in mc->inflight */
 	struct bio_list overlap_wait;	/* mirrored writes: see migrate_dispatch_write */
 	struct list_head done_jobs;
-	struct bio_list discard_wait;	/* whole-region discards: no job free */
+	/* Whole-region discards, and post-copy writes, waiting for a job slot. */
+	struct bio_list slot_wait;
 	struct bio_list retry_reads;
+	/*
+	 * Post-copy: the regions a source read error lost (NULL before
+	 * post-copy); nr_lost of them are not in sync yet (a write covering
+	 * one brings it back). Allocated before MC_POST_COPY is set, so that
+	 * whoever sees the flag under the lock finds it.
+	 */
+	struct migrate_sync_map *lost;
+	migrate_region_t nr_lost;
+	/* Post-copy: the region a read last asked of the source, read without a lock. */
+	migrate_region_t read_hint;
 	/* Mirrored write-zeroes one leg refused: zeroed there by the worker. */
 	struct bio_list zero_wait;
 	struct migrate_pace pace;
@@ -233,6 +254,9 @@ struct migrate_c {
 	struct migrate_window window;
 	struct bio_list intent_wait;	/* writes waiting for their region */
 	bool commit_due;		/* the commit period has passed */
+	/* Post-copy: user flushes and FUA writes that wait for a commit. */
+	struct bio_list commit_wait;
+	bool flush_wanted;		/* the next commit flushes the destination */
 	/* The copier or a repair wrote to the destination since its last flush. */
 	bool need_dest_flush;
 	struct mutex commit_lock;	/* one commit at a time */
@@ -240,12 +264,12 @@ struct migrate_c {
 	unsigned int commit_period_ms;
 	bool meta_loaded;		/* at the first resume */
 	/*
-	 * The failed legs the superblock records (MIGRATE_META_*_FAILED).
-	 * Until it records every leg failed in flags, writes wait on
+	 * The flags the superblock records (MIGRATE_META_*). Until it records
+	 * every leg failed and the post-copy state in flags, writes wait on
 	 * failure_wait before they are sent, and writes one leg holds wait on
 	 * ack_wait before they are acknowledged.
 	 */
-	unsigned int failed_recorded;
+	unsigned int flags_recorded;
 	struct bio_list failure_wait;
 	struct bio_list ack_wait;
 
@@ -304,6 +328,8 @@ struct migrate_io {
 #define IO_READ		0x08	/* counted in reads_inflight */
 #define IO_RETRIED	0x10	/* a read re-issued to the other leg */
 #define IO_JOB		0x20	/* a discard done as a copy job */
+/* Post-copy: refused, or acknowledged after a commit: end_io has done all. */
+#define IO_ENDED	0x40
 
 static inline struct migrate_io *bio_io(struct bio *bio)
 {
@@ -363,6 +389,8 @@ enum migrate_state __migrate_state(struct migrate_c *mc);
 void __migrate_update_copier_clock(struct migrate_c *mc);
 bool migrate_leg_is_failed(struct migrate_c *mc, enum migrate_leg_id leg);
 void migrate_leg_failed(struct migrate_c *mc, enum migrate_leg_id leg);
+void migrate_region_lost(struct migrate_c *mc, migrate_region_t region);
+int migrate_enter_post_copy(struct migrate_c *mc);
 void migrate_raise_event(struct migrate_c *mc);
 void migrate_raise_progress(struct migrate_c *mc);
 void migrate_event_work(struct work_struct *ws);
@@ -388,9 +416,11 @@ int migrate_commit_window(struct migrate_c *mc, unsigned int size);
 bool __migrate_intent_enter(struct migrate_c *mc, struct migrate_io *io);
 void migrate_intent_done(struct migrate_c *mc, struct migrate_window_entry *ent);
 void __migrate_region_synced(struct migrate_c *mc, migrate_region_t region);
-bool __migrate_failure_unrecorded(struct migrate_c *mc);
+bool __migrate_record_pending(struct migrate_c *mc);
 void migrate_release_failure_waits(struct migrate_c *mc);
 void migrate_commit(struct migrate_c *mc);
+void migrate_wait_commit(struct migrate_c *mc, struct bio *bio);
+void migrate_commit_flushes(struct migrate_c *mc);
 void migrate_commit_clean(struct migrate_c *mc);
 void migrate_flush_copies(struct migrate_c *mc);
 int migrate_load_metadata(struct migrate_c *mc);
@@ -406,6 +436,7 @@ struct copy_job *__migrate_job_of_region(struct migrate_c *mc,
 struct copy_job *__migrate_claim_job(struct migrate_c *mc, migrate_region_t region,
 				     struct bio *discard);
 void migrate_start_job(struct copy_job *job);
+void __migrate_region_copied(struct migrate_c *mc, migrate_region_t region);
 bool __migrate_pace_admits(struct migrate_c *mc, struct migrate_pace *p,
 			   unsigned int active, u64 bytes, bool *paced,
 			   unsigned long *delay);

@@ -53,13 +53,14 @@ static void parse_region_size_test(struct kunit *test)
 struct features_case {
 	const char *name;
 	unsigned int argc;
-	const char *argv[14];
+	const char *argv[15];
 	int ret;
 	bool paused;
 	u64 rate;
 	bool fresh;
 	const char *pair_id;
 	unsigned int window, copy_jobs, commit_period_ms;
+	bool post_copy;
 };
 
 static const struct features_case features_cases[] = {
@@ -80,8 +81,14 @@ static const struct features_case features_cases[] = {
 	{ "every feature", 13, { "12", "fresh", "pair_id", "ab", "paused", "rate", "9",
 	  "window", "100", "copy_jobs", "2", "commit_period", "500" },
 	  0, true, 9, true, "ab", 100, 2, 500 },
-	{ "count too large", 13, { "13", "paused", "rate", "1", "fresh", "pair_id", "a",
-	  "window", "8", "copy_jobs", "1", "commit_period", "10" }, -EINVAL },
+	{ "post_copy", 2, { "1", "post_copy" }, 0, .post_copy = true },
+	{ "post_copy with every feature", 14, { "13", "fresh", "pair_id", "ab", "paused",
+	  "rate", "9", "window", "100", "copy_jobs", "2", "commit_period", "500",
+	  "POST_COPY" }, 0, true, 9, true, "ab", 100, 2, 500, true },
+	{ "post_copy repeated", 3, { "2", "post_copy", "post_copy" }, -EINVAL },
+	{ "post_copy with a value", 3, { "2", "post_copy", "1" }, -EINVAL },
+	{ "count too large", 15, { "14", "paused", "rate", "1", "fresh", "pair_id", "a",
+	  "window", "8", "copy_jobs", "1", "commit_period", "10", "post_copy" }, -EINVAL },
 	{ "window too small", 3, { "2", "window", "7" }, -EINVAL },
 	{ "window too large", 3, { "2", "window", "65537" }, -EINVAL },
 	{ "window missing value", 2, { "1", "window" }, -EINVAL },
@@ -135,6 +142,7 @@ static void parse_features_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f.window, c->window);
 	KUNIT_EXPECT_EQ(test, f.copy_jobs, c->copy_jobs);
 	KUNIT_EXPECT_EQ(test, f.commit_period_ms, c->commit_period_ms);
+	KUNIT_EXPECT_EQ(test, f.post_copy, c->post_copy);
 	if (c->pair_id)
 		KUNIT_EXPECT_STREQ(test, f.pair_id, c->pair_id);
 	else
@@ -156,6 +164,9 @@ static const struct message_case message_cases[] = {
 	{ "resume", 1, { "Resume" }, 0, MIGRATE_MSG_RESUME },
 	{ "cutover", 1, { "cutover" }, 0, MIGRATE_MSG_CUTOVER },
 	{ "cutover with argument", 2, { "cutover", "now" }, -EINVAL },
+	{ "post_copy", 1, { "post_copy" }, 0, MIGRATE_MSG_POST_COPY },
+	{ "post_copy with argument", 2, { "post_copy", "now" }, -EINVAL },
+	{ "post-copy misspelt", 1, { "post-copy" }, -EINVAL },
 	{ "rate", 2, { "rate", "4096" }, 0, MIGRATE_MSG_RATE, 4096 },
 	{ "rate unlimited", 2, { "rate", "0" }, 0, MIGRATE_MSG_RATE, 0 },
 	{ "empty", 0, {}, -EINVAL },
@@ -229,6 +240,10 @@ static const struct state_case state_cases[] = {
 	{ "source failed after sync", { true, false, true, false },
 	  MIGRATE_SYNCED },
 	{ "both failed", { true, false, true, true }, MIGRATE_HALTED },
+	{ "post-copy, only lost regions left", { false, false, false, false, true },
+	  MIGRATE_HALTED },
+	{ "post-copy, only lost regions left, paused", { false, true, false, false, true },
+	  MIGRATE_HALTED },
 };
 
 static void state_desc(const struct state_case *c, char *desc)

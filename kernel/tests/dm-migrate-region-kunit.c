@@ -71,30 +71,96 @@ static void sync_map_test_mark(struct kunit *test)
 	migrate_sync_destroy(map);
 }
 
-static void sync_map_test_next_unsynced(struct kunit *test)
+static void sync_map_test_next_to_copy(struct kunit *test)
 {
 	struct migrate_sync_map *map = migrate_sync_create(70);
 	migrate_region_t r;
 
 	KUNIT_ASSERT_NOT_NULL(test, map);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 0);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 69), 69);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 0), 0);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 69), 69);
 	/* Past the end wraps to the start. */
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 70), 0);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 70), 0);
 
 	for (r = 0; r < 70; r++)
 		if (r != 5 && r != 66)
 			migrate_mark_in_sync(map, r);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 5);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 6), 66);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 67), 5);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 0), 5);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 6), 66);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 67), 5);
 
 	migrate_mark_in_sync(map, 5);
 	migrate_mark_in_sync(map, 66);
 	KUNIT_EXPECT_TRUE(test, migrate_all_in_sync(map));
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 0), 70);
-	KUNIT_EXPECT_EQ(test, migrate_next_unsynced(map, 33), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 0), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 33), 70);
 	migrate_sync_destroy(map);
+}
+
+/* Lost regions are skipped, with the wrap, until none is left to copy. */
+static void sync_map_test_next_to_copy_skip(struct kunit *test)
+{
+	struct migrate_sync_map *map = migrate_sync_create(70);
+	struct migrate_sync_map *lost = migrate_sync_create(70);
+	migrate_region_t r;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_ASSERT_NOT_NULL(test, lost);
+	for (r = 0; r < 70; r++)
+		if (r != 3 && r != 40 && r != 64)
+			migrate_mark_in_sync(map, r);
+	migrate_mark_in_sync(lost, 40);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 4), 64);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 65), 3);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 40), 64);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, NULL, 4), 40);
+	migrate_mark_in_sync(lost, 3);
+	migrate_mark_in_sync(lost, 64);
+	/* Only lost regions left: none to copy, wherever the cursor is. */
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 0), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 41), 70);
+	KUNIT_EXPECT_EQ(test, migrate_next_to_copy(map, lost, 69), 70);
+	KUNIT_EXPECT_FALSE(test, migrate_all_in_sync(map));
+	migrate_sync_destroy(lost);
+	migrate_sync_destroy(map);
+}
+
+struct route_case {
+	struct migrate_region_view v;
+	enum migrate_post_copy_route want;
+	const char *desc;
+};
+
+static const struct route_case route_cases[] = {
+	{ { .in_sync = true }, MIGRATE_PC_DEST, "copied: destination" },
+	{ { .in_sync = true, .whole = true }, MIGRATE_PC_DEST,
+	  "copied, whole: destination" },
+	{ { .in_sync = true, .has_job = true }, MIGRATE_PC_DEST,
+	  "copied, its whole write ending: destination" },
+	{ { .has_job = true }, MIGRATE_PC_HOLD, "being copied: held" },
+	{ { .has_job = true, .whole = true }, MIGRATE_PC_HOLD,
+	  "being copied, whole: held" },
+	{ { .has_job = true, .lost = true }, MIGRATE_PC_HOLD,
+	  "lost, a whole write on it: held" },
+	{ { .whole = true }, MIGRATE_PC_WHOLE, "not copied, whole: no copy" },
+	{ { .whole = true, .lost = true }, MIGRATE_PC_WHOLE,
+	  "lost, whole: written, no copy" },
+	{ { .lost = true }, MIGRATE_PC_FAIL, "lost, part: fails" },
+	{ { }, MIGRATE_PC_COPY_FIRST, "not copied, part: copy first" },
+};
+
+static void route_case_desc(const struct route_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(route, route_cases, route_case_desc);
+
+static void post_copy_route_test(struct kunit *test)
+{
+	const struct route_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, migrate_post_copy_route(&c->v), c->want);
 }
 
 static void sync_map_test_next_in_sync(struct kunit *test)
@@ -148,7 +214,9 @@ static void sync_map_test_bad_sizes(struct kunit *test)
 static struct kunit_case region_test_cases[] = {
 	KUNIT_CASE_PARAM(region_geometry_test, geometry_gen_params),
 	KUNIT_CASE(sync_map_test_mark),
-	KUNIT_CASE(sync_map_test_next_unsynced),
+	KUNIT_CASE(sync_map_test_next_to_copy),
+	KUNIT_CASE(sync_map_test_next_to_copy_skip),
+	KUNIT_CASE_PARAM(post_copy_route_test, route_gen_params),
 	KUNIT_CASE(sync_map_test_next_in_sync),
 	KUNIT_CASE(sync_map_test_get_bits),
 	KUNIT_CASE(sync_map_test_bad_sizes),

@@ -253,7 +253,9 @@ static int activate_new(struct dmm_ctx *ctx, const struct found *f,
 			 legs->dest, major(f->meta), minor(f->meta),
 			 rec->region_sectors);
 		dmm__start_features(params + strlen(params),
-				    sizeof(params) - strlen(params), 0,
+				    sizeof(params) - strlen(params),
+				    rec->flags & DMM__REC_F_POST_COPY ?
+				    DMM_START_POST_COPY : 0,
 				    rec->rate, pair, false, rec->window);
 		dmm__log(ctx, DMM_LOG_INFO, "%s: 0 %llu %s %s", rec->name,
 			 (unsigned long long)rec->target_sectors, DMM_TARGET,

@@ -349,7 +349,7 @@ static int elapsed_ms(const struct timespec *a, const struct timespec *b)
  * user or an init system sends are held (as lvm holds them) and delivered
  * once the volume runs again. SIGKILL cannot be; the next dmmigrate repairs.
  */
-static void hold_signals(sigset_t *old)
+void dmm__hold_signals(sigset_t *old)
 {
 	sigset_t set;
 
@@ -362,7 +362,7 @@ static void hold_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static void release_signals(const sigset_t *old)
+void dmm__release_signals(const sigset_t *old)
 {
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
@@ -431,9 +431,9 @@ int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
 	sigset_t old;
 	int r;
 
-	hold_signals(&old);
+	dmm__hold_signals(&old);
 	r = swap(ctx, name, len, type, params, pause_ms);
-	release_signals(&old);
+	dmm__release_signals(&old);
 	return r;
 }
 
@@ -459,10 +459,22 @@ int dmm__dm_resume(struct dmm_ctx *ctx, const char *name)
 	sigset_t old;
 	int r;
 
-	hold_signals(&old);
+	dmm__hold_signals(&old);
 	r = dm_run(ctx, &req);
-	release_signals(&old);
+	dmm__release_signals(&old);
 	return r;
+}
+
+/* Suspend @name, its I/O held until a resume; the caller holds signals. */
+int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_SUSPEND,
+		.what = "suspend",
+		.name = name,
+	};
+
+	return dm_run(ctx, &req);
 }
 
 /* Drop the table loaded on @name but not resumed. */

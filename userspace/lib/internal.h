@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -60,6 +61,10 @@ struct dmm_status {
 	uint64_t source_errors;
 	uint64_t dest_errors;
 	enum dmm_health metadata_health;
+	/* From target 1.3: post-copy, the way back lost, regions lost. */
+	bool post_copy;
+	bool rollback_lost;
+	uint64_t regions_lost;
 
 	/* The target's online verify. */
 	enum dmm_verify_state verify_state;
@@ -124,6 +129,13 @@ int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
 		 const char *type, const char *params, unsigned int *pause_ms);
 int dmm__dm_remove(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_resume(struct dmm_ctx *ctx, const char *name);
+int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name);
+/*
+ * Signals a user or init sends, held from a suspend (or a table load) to
+ * the resume, so that no kill leaves the volume suspended (dm.c).
+ */
+void dmm__hold_signals(sigset_t *old);
+void dmm__release_signals(const sigset_t *old);
 int dmm__dm_clear(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_message(struct dmm_ctx *ctx, const char *name, const char *msg);
 int dmm__dm_message_answer(struct dmm_ctx *ctx, const char *name,
@@ -198,6 +210,7 @@ struct dmm__record {
 	uint64_t target_sectors;
 	uint64_t rate;
 	uint32_t window;	/* write-intent window, regions; 0: the default */
+	uint32_t flags;		/* DMM__REC_F_* */
 	char name[128];
 	char source_id[DMM_ID_LEN];
 	char dest_id[DMM_ID_LEN];
@@ -205,6 +218,9 @@ struct dmm__record {
 };
 
 enum { DMM__REC_NONE, DMM__REC_VALID, DMM__REC_CORRUPT };
+
+/* dmm__record.flags: the migration runs in post-copy (from 1.3). */
+#define DMM__REC_F_POST_COPY	0x1
 
 /* What blocks 0 and 1 of a metadata device hold. */
 struct dmm__md_head {

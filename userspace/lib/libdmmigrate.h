@@ -20,6 +20,7 @@
 #ifndef LIBDMMIGRATE_H
 #define LIBDMMIGRATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -84,6 +85,8 @@ enum dmm_log_level {
 #define DMM_START_PAUSED	(1U << 1)	/* load the table paused */
 #define DMM_START_FRESH_METADATA (1U << 2)	/* overwrite the metadata of
 						   another migration */
+#define DMM_START_POST_COPY	(1U << 3)	/* post-copy from the start
+						   (1.3; needs metadata) */
 
 /* dmm_verify_start() flags */
 #define DMM_VERIFY_REPAIR	(1U << 0)	/* copy differing regions again */
@@ -181,8 +184,20 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 int dmm_confirm(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 		unsigned int *pause_ms);
 
-/* Roll back to the source, from any migrating state. */
+/*
+ * Roll back to the source, from any migrating state; in post-copy only
+ * until the destination has taken its first write (then DMM_ESTATE,
+ * nothing changed).
+ */
 int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms);
+
+/*
+ * Switch the pre-copy migration of @name to post-copy, for good: the
+ * destination serves the regions it holds and takes every write, the
+ * source is only read. Needs a metadata device (DMM_EUSAGE without one);
+ * succeeds, saying so, on a migration already in post-copy. Added in 1.3.
+ */
+int dmm_post_copy(struct dmm_ctx *ctx, const char *name);
 
 int dmm_pause(struct dmm_ctx *ctx, const char *name);
 int dmm_resume(struct dmm_ctx *ctx, const char *name);
@@ -235,6 +250,15 @@ uint64_t dmm_status_bytes_copied(const struct dmm_status *st);
  * target before version 1.2.
  */
 uint64_t dmm_status_bytes_zeroed(const struct dmm_status *st);
+/*
+ * From target 1.3 (false, true and 0 before): whether the migration runs in
+ * post-copy; whether an abort can still go back to the source (false once
+ * the destination took a write in post-copy); the regions the source
+ * failed to give in post-copy, which stay on it and are not copied.
+ */
+bool dmm_status_post_copy(const struct dmm_status *st);
+bool dmm_status_rollback_possible(const struct dmm_status *st);
+uint64_t dmm_status_regions_lost(const struct dmm_status *st);
 /* Percent of regions in sync, 0 when idle. */
 double dmm_status_percent(const struct dmm_status *st);
 /* Average copy throughput in bytes per second, 0 if unknown. */

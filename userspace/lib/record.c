@@ -31,6 +31,7 @@
 #define OFF_DEST	424
 #define OFF_META	680
 #define OFF_WINDOW	936
+#define OFF_FLAGS	940
 
 static uint32_t crc_table[256];
 
@@ -128,6 +129,7 @@ void dmm__record_encode(const struct dmm__record *rec, unsigned char *blk)
 	put_text(blk + OFF_DEST, sizeof(rec->dest_id), rec->dest_id);
 	put_text(blk + OFF_META, sizeof(rec->metadata_id), rec->metadata_id);
 	put_le32(blk + OFF_WINDOW, rec->window);
+	put_le32(blk + OFF_FLAGS, rec->flags);
 	put_le32(blk + OFF_CSUM, block_csum(blk));
 }
 
@@ -147,6 +149,7 @@ int dmm__record_decode(const unsigned char *blk, struct dmm__record *rec)
 	rec->target_sectors = dmm__get_le64(blk + OFF_SECTORS);
 	rec->rate = dmm__get_le64(blk + OFF_RATE);
 	rec->window = get_le32(blk + OFF_WINDOW);
+	rec->flags = get_le32(blk + OFF_FLAGS);
 	if (get_text(rec->name, blk + OFF_NAME, sizeof(rec->name)) ||
 	    get_text(rec->source_id, blk + OFF_SOURCE, sizeof(rec->source_id)) ||
 	    get_text(rec->dest_id, blk + OFF_DEST, sizeof(rec->dest_id)) ||

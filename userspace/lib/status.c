@@ -14,11 +14,12 @@
 #include "json.h"
 
 /*
- * The copy's 12, the verify's 8, and from target version 1.2 the bytes
- * left unwritten as zeros: a 1.1 module still loaded after an upgrade of
- * the tool reports 20.
+ * The copy's 12, the verify's 8, from target version 1.2 the bytes left
+ * unwritten as zeros, from 1.3 the mode, the way back and the regions
+ * lost: a module still loaded after an upgrade of the tool reports fewer.
  */
-#define STATUS_FIELDS	21
+#define STATUS_FIELDS	24
+#define STATUS_FIELDS_1_2 21
 #define STATUS_FIELDS_1_1 20
 #define TABLE_FIELDS	(4 + 1 + 12)	/* devices, region, #features, 12 */
 
@@ -38,6 +39,9 @@ static const char *const verify_names[] = {
 	[DMM_VERIFY_STOPPED] = "stopped",
 	[DMM_VERIFY_FAILED] = "failed",
 };
+
+static const char *const mode_names[] = { "pre-copy", "post-copy" };
+static const char *const rollback_names[] = { "possible", "lost" };
 
 static const char *const health_names[] = {
 	[DMM_HEALTH_NONE] = "-",
@@ -131,11 +135,23 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 		return -EINVAL;
 	strcpy(buf, params);
 	n = split(buf, tok, STATUS_FIELDS);
-	if (n != STATUS_FIELDS && n != STATUS_FIELDS_1_1)
+	if (n != STATUS_FIELDS && n != STATUS_FIELDS_1_2 && n != STATUS_FIELDS_1_1)
 		return -EINVAL;
 	st->bytes_zeroed = 0;
-	if (n == STATUS_FIELDS && parse_u64(tok[20], &st->bytes_zeroed))
+	if (n >= STATUS_FIELDS_1_2 && parse_u64(tok[20], &st->bytes_zeroed))
 		return -EINVAL;
+	st->post_copy = false;
+	st->rollback_lost = false;
+	st->regions_lost = 0;
+	if (n == STATUS_FIELDS) {
+		int mode = lookup(tok[21], mode_names, 2, 0);
+		int rollback = lookup(tok[22], rollback_names, 2, 0);
+
+		if (mode < 0 || rollback < 0 || parse_u64(tok[23], &st->regions_lost))
+			return -EINVAL;
+		st->post_copy = mode;
+		st->rollback_lost = rollback;
+	}
 
 	state = lookup(tok[0], state_names, 5, DMM_STATE_COPYING);
 	slash = strchr(tok[1], '/');
@@ -156,7 +172,9 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 	    parse_u64(tok[9], &st->source_errors) ||
 	    parse_u64(tok[10], &st->dest_errors) ||
 	    st->regions_in_sync > st->regions_total || !st->regions_total ||
-	    st->bytes_zeroed > st->bytes_copied || parse_verify(tok + 12, st))
+	    st->bytes_zeroed > st->bytes_copied ||
+	    st->regions_lost > st->regions_total - st->regions_in_sync ||
+	    parse_verify(tok + 12, st))
 		return -EINVAL;
 
 	st->state = state;
@@ -287,6 +305,21 @@ uint64_t dmm_status_bytes_copied(const struct dmm_status *st)
 uint64_t dmm_status_bytes_zeroed(const struct dmm_status *st)
 {
 	return st->state == DMM_STATE_IDLE ? 0 : st->bytes_zeroed;
+}
+
+bool dmm_status_post_copy(const struct dmm_status *st)
+{
+	return st->state != DMM_STATE_IDLE && st->post_copy;
+}
+
+bool dmm_status_rollback_possible(const struct dmm_status *st)
+{
+	return st->state != DMM_STATE_IDLE && !st->rollback_lost;
+}
+
+uint64_t dmm_status_regions_lost(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->regions_lost;
 }
 
 double dmm_status_percent(const struct dmm_status *st)
@@ -421,6 +454,14 @@ void dmm_status_print(const struct dmm_status *st, FILE *out)
 		st->name, state_names[st->state], dmm_status_percent(st),
 		(unsigned long long)st->regions_in_sync,
 		(unsigned long long)st->regions_total, b2, b1);
+	if (st->post_copy)
+		fprintf(out, "  %-13spost-copy: the destination serves what it holds; abort %s\n",
+			"mode:", st->rollback_lost ?
+			"no longer possible (the destination took writes)" :
+			"possible until the first write");
+	if (st->regions_lost)
+		fprintf(out, "  %-13s%llu regions the source could not give; their reads and partial writes fail\n",
+			"lost:", (unsigned long long)st->regions_lost);
 	print_leg(out, "source:", st->source, st->source_health,
 		  st->source_errors);
 	print_leg(out, "destination:", st->dest, st->dest_health,
@@ -478,6 +519,7 @@ void dmm_status_print_export(const struct dmm_status *st, FILE *out)
 	if (st->verify_state != DMM_VERIFY_NONE)
 		fprintf(out, "DM_MIGRATE_VERIFY=%s\n",
 			verify_names[st->verify_state]);
+	fprintf(out, "DM_MIGRATE_MODE=%s\n", mode_names[st->post_copy]);
 }
 
 void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
@@ -526,7 +568,7 @@ static void print_verify_json(const struct dmm_status *st, struct dmm_json *j)
 static const char *const migrating_members[] = {
 	"region_size", "regions_in_sync", "regions_total", "percent",
 	"rate_limit", "bytes_per_second", "bytes_copied", "bytes_zeroed",
-	"seconds_remaining",
+	"seconds_remaining", "mode", "rollback", "regions_lost",
 	"source_health", "destination_health", "metadata_health",
 	"source_errors", "destination_errors", "errors", "verify",
 };
@@ -565,6 +607,9 @@ void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 	dmm_json_u64(&j, "bytes_copied", st->bytes_copied);
 	dmm_json_u64(&j, "bytes_zeroed", st->bytes_zeroed);
 	dmm_json_known(&j, "seconds_remaining", dmm_status_seconds_remaining(st));
+	dmm_json_str(&j, "mode", mode_names[st->post_copy]);
+	dmm_json_str(&j, "rollback", rollback_names[st->rollback_lost]);
+	dmm_json_u64(&j, "regions_lost", st->regions_lost);
 	dmm_json_str(&j, "source_health", health_names[st->source_health]);
 	dmm_json_str(&j, "destination_health", health_names[st->dest_health]);
 	dmm_json_str(&j, "metadata_health", st->metadata[0] ?

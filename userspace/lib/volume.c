@@ -345,6 +345,8 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	rec->target_sectors = st->len_sectors;
 	rec->rate = rate;
 	rec->window = window;
+	if (flags & DMM_START_POST_COPY)
+		rec->flags |= DMM__REC_F_POST_COPY;
 	snprintf(rec->name, sizeof(rec->name), "%s", st->name);
 	dmm__pair_id(rec, pair, sizeof(pair));
 
@@ -387,7 +389,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 }
 
 /*
- * " N paused rate R pair_id P fresh window W", the feature args, into @buf:
+ * " N paused rate R pair_id P fresh window W post_copy", the feature args, into @buf:
  * a start's, and activation's from the record (@pair and @window are
  * those of a metadata device, NULL and 0 without one).
  */
@@ -423,6 +425,10 @@ void dmm__start_features(char *buf, size_t len, unsigned int flags,
 		snprintf(args + l, sizeof(args) - l, " window %u", window);
 		n += 2;
 	}
+	if (flags & DMM_START_POST_COPY) {
+		strcat(args, " post_copy");
+		n++;
+	}
 	if (n)
 		snprintf(buf, len, " %u%s", n, args);
 	else
@@ -436,7 +442,7 @@ void dmm__start_features(char *buf, size_t len, unsigned int flags,
  */
 static int started_as(struct dmm_ctx *ctx, const struct dmm_status *st,
 		      const struct dmm__blk *dest, const struct dmm__blk *meta,
-		      uint64_t region_bytes, uint64_t rate)
+		      uint64_t region_bytes, uint64_t rate, bool post_copy)
 {
 	const char *what = NULL;
 	char d[32], m[32] = "";
@@ -454,6 +460,8 @@ static int started_as(struct dmm_ctx *ctx, const struct dmm_status *st,
 		what = "region size";
 	else if (st->rate != rate)
 		what = "rate";
+	else if (st->post_copy != post_copy)
+		what = "mode (pre-copy or post-copy)";
 	if (what)
 		return dmm__err(ctx, DMM_ESTATE,
 				"volume %s is already migrating to %s with another %s; repeat the start as it was given, or wait, confirm or abort it first",
@@ -541,6 +549,9 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 	uint32_t window;
 	dev_t sdev;
 
+	if ((flags & DMM_START_POST_COPY) && !metadata)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"post-copy needs a metadata device: the destination alone holds new writes, and which regions it holds must survive a crash; give --metadata DEV");
 	r = dmm__check_region(ctx, region_bytes) ?:
 	    window_regions(ctx, window_bytes, region_bytes, metadata, &window) ?:
 	    volume_lock(ctx, name, &st, &lock, NULL);
@@ -553,7 +564,8 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 	if (r)
 		goto out;
 	if (st.state != DMM_STATE_IDLE) {
-		r = started_as(ctx, &st, d, metadata ? m : NULL, region_bytes, rate);
+		r = started_as(ctx, &st, d, metadata ? m : NULL, region_bytes, rate,
+			       flags & DMM_START_POST_COPY);
 		goto out;
 	}
 
@@ -838,6 +850,39 @@ out:
 	return r;
 }
 
+/*
+ * Post-copy: the source is the volume only until the destination's first
+ * write. The volume is suspended first, so that no write can come between
+ * the check and the swap; if one came before, it is resumed and the abort
+ * refused, nothing recorded.
+ */
+static int post_copy_abort(struct dmm_ctx *ctx, const char *name,
+			   struct dmm_status *st, unsigned int *pause_ms)
+{
+	char err[DMM_ERR_LEN];
+	sigset_t old;
+	int r;
+
+	dmm__hold_signals(&old);
+	r = dmm__dm_suspend(ctx, name) ?:
+	    dmm__volume_read(ctx, name, st);
+	if (!r && st->rollback_lost)
+		r = dmm__err(ctx, DMM_ESTATE,
+			     "volume %s is in post-copy and its destination has taken writes the source lacks: the way back is lost; wait for it with 'dmmigrate wait %s' and confirm",
+			     name, name);
+	if (!r)
+		r = cut_over(ctx, st, "abort", st->source, DMM_REC_ABORTING,
+			     false, pause_ms);
+	/* Refused or failed before the swap's resume: running again. */
+	if (r) {
+		memcpy(err, ctx->err, sizeof(err));
+		dmm__dm_resume(ctx, name);
+		memcpy(ctx->err, err, sizeof(err));
+	}
+	dmm__release_signals(&old);
+	return r;
+}
+
 int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms)
 {
 	const char *finished;
@@ -851,9 +896,67 @@ int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms)
 		r = DMM_OK;
 	else if (st.state == DMM_STATE_IDLE)
 		r = not_migrating(ctx, name, "abort");
+	else if (st.post_copy)
+		r = post_copy_abort(ctx, name, &st, pause_ms);
 	else
 		r = cut_over(ctx, &st, "abort", st.source, DMM_REC_ABORTING,
 			     false, pause_ms);
+	dmm__unlock(lock);
+	return r;
+}
+
+int dmm_post_copy(struct dmm_ctx *ctx, const char *name)
+{
+	struct dmm__blk mb = { .fd = -1 };
+	struct dmm__record rec;
+	struct dmm_status st;
+	char meta[256];
+	int r, lock;
+
+	r = volume_lock(ctx, name, &st, &lock, NULL);
+	if (r)
+		return r;
+	if (st.state == DMM_STATE_IDLE) {
+		r = not_migrating(ctx, name, "switch to post-copy");
+		goto out;
+	}
+	if (st.post_copy) {
+		ctx->already_done = true;
+		goto out;
+	}
+	if (!st.metadata[0]) {
+		r = dmm__err(ctx, DMM_EUSAGE,
+			     "post-copy needs a metadata device and volume %s migrates without one; go on in pre-copy, or abort and start again with --metadata DEV --post-copy",
+			     name);
+		goto out;
+	}
+	if (st.source_health != DMM_HEALTH_OK || st.dest_health != DMM_HEALTH_OK) {
+		r = dmm__err(ctx, DMM_ELEG,
+			     "a leg of %s has failed; abort the migration with 'dmmigrate abort %s'",
+			     name, name);
+		goto out;
+	}
+	if (st.verify_state == DMM_VERIFY_RUNNING) {
+		r = dmm__err(ctx, DMM_EBUSY,
+			     "a verify of %s is running and post-copy lets the legs differ; stop it with 'dmmigrate verify %s --stop' first",
+			     name, name);
+		goto out;
+	}
+	/*
+	 * The record first: a table loaded from it after a crash opens the
+	 * source read-only, which post-copy allows whether or not the target
+	 * switched; the superblock says which, and the target follows it.
+	 */
+	r = leg_path(ctx, st.metadata, meta, sizeof(meta)) ?:
+	    dmm__blk_open(ctx, meta, &mb) ?:
+	    read_record(ctx, &st, &mb, &rec);
+	if (!r) {
+		rec.flags |= DMM__REC_F_POST_COPY;
+		r = dmm__record_write(ctx, &mb, &rec) ?:
+		    dmm__dm_message(ctx, name, "post_copy");
+	}
+out:
+	dmm__blk_close(&mb);
 	dmm__unlock(lock);
 	return r;
 }

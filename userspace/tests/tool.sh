@@ -92,6 +92,14 @@ expect "start: --window under 8 regions" 1 "is 7 regions of 524288 bytes; give 8
 	start vol0 /dev/null --metadata /dev/null --window 3584K
 expect "start: --window over 65536 regions" 1 "is 131072 regions" \
 	start vol0 /dev/null --metadata /dev/null --window 64G
+expect "start: --post-copy needs --metadata" 1 "post-copy needs a metadata device" \
+	start vol0 /dev/null --post-copy
+expect "start: --post-copy takes no value" 1 "" \
+	start vol0 /dev/null --metadata /dev/null --post-copy=yes
+expect "post-copy: a name is needed" 1 "usage: dmmigrate post-copy NAME" post-copy
+expect "post-copy: two names" 1 "usage: dmmigrate post-copy NAME" post-copy a b
+expect "post-copy: bad name" 1 "invalid volume name 'a/b'" post-copy a/b
+expect "post-copy: --rate is not its option" 1 "not valid for post-copy" post-copy vol0 --rate 1M
 expect "pause: --window not valid" 1 "not valid for pause" pause vol0 --window 2G
 expect "activate: two names" 1 "usage: dmmigrate activate \\[NAME\\]" \
 	activate a b
@@ -109,7 +117,7 @@ expect "create: missing device"	4 "no such device"	create vol0 /nonexistent
 expect "create: not a block device" 1 "not a block device" create vol0 /etc/passwd
 
 # Per-command help, and the options every command takes anywhere.
-for cmd in create start status wait confirm verify abort pause resume rate \
+for cmd in create start status wait confirm verify abort post-copy pause resume rate \
 	   monitor list remove activate; do
 	expect "$cmd --help"	0 "^Usage: dmmigrate $cmd"	"$cmd" --help
 done

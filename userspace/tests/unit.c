@@ -133,6 +133,14 @@ static const char *const bad_status[] = {
 	GOOD_STATUS " 157286401",
 	GOOD_STATUS " 1x",
 	GOOD_STATUS " 0 0",
+	/* Target 1.3's mode, way back and regions lost. */
+	GOOD_STATUS " 0 post-copy",
+	GOOD_STATUS " 0 post-copy lost",
+	GOOD_STATUS " 0 postcopy possible 0",
+	GOOD_STATUS " 0 post-copy gone 0",
+	GOOD_STATUS " 0 post-copy lost -1",
+	GOOD_STATUS " 0 post-copy lost 1749",
+	GOOD_STATUS " 0 pre-copy possible 0 0",
 };
 
 static void test_status(void)
@@ -179,6 +187,16 @@ static void test_status(void)
 	r = dmm__parse_status(GOOD_STATUS, &st);
 	check(!r && dmm_status_bytes_zeroed(&st) == 0,
 	      "status: a 1.1 line has no bytes zeroed");
+	check(!dmm_status_post_copy(&st) && dmm_status_rollback_possible(&st) &&
+	      !dmm_status_regions_lost(&st),
+	      "status: a 1.1 line is pre-copy, abort possible, nothing lost");
+	r = dmm__parse_status(GOOD_STATUS " 0 post-copy lost 1748", &st);
+	check(!r && dmm_status_post_copy(&st) && !dmm_status_rollback_possible(&st) &&
+	      dmm_status_regions_lost(&st) == 1748,
+	      "status: target 1.3's post-copy, way back lost, regions lost parse");
+	r = dmm__parse_status(GOOD_STATUS " 0 pre-copy possible 0", &st);
+	check(!r && !dmm_status_post_copy(&st) && dmm_status_rollback_possible(&st),
+	      "status: target 1.3's pre-copy parses");
 
 	for (i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++)
 		check(dmm__parse_status(bad_status[i], &st) == -EINVAL,
@@ -199,6 +217,9 @@ static void test_table(void)
 	check(!dmm__parse_table("253:1 254:16 7:3 1024 5 paused rate 1 pair_id 0123456789abcdef",
 				&st) && !strcmp(st.metadata, "7:3"),
 	      "table: with metadata and pair_id parses");
+	check(!dmm__parse_table("253:1 254:16 7:3 1024 12 paused rate 1 pair_id ab window 8 copy_jobs 2 commit_period 10 post_copy",
+				&st) && !strcmp(st.metadata, "7:3"),
+	      "table: every feature and post_copy parses");
 	check(dmm__parse_table("253:1 254:16 - 1024 3 rate 1", &st) == -EINVAL,
 	      "table: wrong feature count refused");
 	check(dmm__parse_table("/dev/sda 254:16 - 1024", &st) == -EINVAL,
@@ -216,6 +237,7 @@ static const char json_copying[] =
 	"\"regions_in_sync\":300,\"regions_total\":2048,\"percent\":14.65,"
 	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
 	"\"bytes_copied\":157286400,\"bytes_zeroed\":0,\"seconds_remaining\":54,"
+	"\"mode\":\"pre-copy\",\"rollback\":\"possible\",\"regions_lost\":0,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
 	"\"destination_errors\":0,\"errors\":0,\"verify\":null}";
@@ -227,7 +249,8 @@ static const char json_idle[] =
 	"\"region_size\":null,\"regions_in_sync\":null,"
 	"\"regions_total\":null,\"percent\":null,\"rate_limit\":null,"
 	"\"bytes_per_second\":null,\"bytes_copied\":null,\"bytes_zeroed\":null,"
-	"\"seconds_remaining\":null,\"source_health\":null,"
+	"\"seconds_remaining\":null,\"mode\":null,\"rollback\":null,"
+	"\"regions_lost\":null,\"source_health\":null,"
 	"\"destination_health\":null,\"metadata_health\":null,"
 	"\"source_errors\":null,\"destination_errors\":null,"
 	"\"errors\":null,\"verify\":null}";
@@ -240,6 +263,7 @@ static const char json_verifying[] =
 	"\"regions_in_sync\":2048,\"regions_total\":2048,\"percent\":100.00,"
 	"\"rate_limit\":0,\"bytes_per_second\":17246315,"
 	"\"bytes_copied\":157286400,\"bytes_zeroed\":0,\"seconds_remaining\":0,"
+	"\"mode\":\"pre-copy\",\"rollback\":\"possible\",\"regions_lost\":0,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
 	"\"destination_errors\":0,\"errors\":0,\"verify\":{"

@@ -49,6 +49,7 @@ enum {
 	OPT_QUIET	= 1 << 17,
 	OPT_HELP	= 1 << 18,
 	OPT_WINDOW	= 1 << 19,
+	OPT_POST_COPY	= 1 << 20,
 	/* Every command takes these, before or after its name. */
 	OPT_GLOBAL	= OPT_JSON | OPT_VERBOSE | OPT_QUIET | OPT_HELP,
 };
@@ -74,6 +75,7 @@ static const struct option long_options[] = {
 	{ "quiet",		no_argument,		NULL, OPT_QUIET },
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "window",		required_argument,	NULL, OPT_WINDOW },
+	{ "post-copy",		no_argument,		NULL, OPT_POST_COPY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -390,6 +392,8 @@ static int cmd_start(struct dmm_ctx *ctx, char **args,
 		flags |= DMM_START_PAUSED;
 	if (o->set & OPT_FRESH)
 		flags |= DMM_START_FRESH_METADATA;
+	if (o->set & OPT_POST_COPY)
+		flags |= DMM_START_POST_COPY;
 	r = dmm_start_window(ctx, args[0], args[1], o->metadata,
 			     o->region_bytes, o->rate, o->window_bytes, flags);
 	if (r)
@@ -557,6 +561,21 @@ static int cmd_pause(struct dmm_ctx *ctx, char **args,
 {
 	(void)o;
 	return simple(ctx, args[0], dmm_pause(ctx, args[0]), "paused");
+}
+
+static int cmd_post_copy(struct dmm_ctx *ctx, char **args,
+			 const struct options *o)
+{
+	int r;
+
+	(void)o;
+	r = dmm_post_copy(ctx, args[0]);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already in post-copy\n", args[0]);
+	answer_done(args[0], dmm_already_done(ctx) ? "already" : "post-copy");
+	return 0;
 }
 
 static int cmd_resume(struct dmm_ctx *ctx, char **args,
@@ -971,8 +990,8 @@ static const struct command commands[] = {
 	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate" },
 	{ "start", cmd_start, 2, 2,
 	  OPT_METADATA | OPT_FRESH | OPT_REGION | OPT_RATE | OPT_FORCE |
-	  OPT_PAUSED | OPT_WINDOW,
-	  "NAME DEST [--metadata DEV [--fresh-metadata] [--window SIZE]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
+	  OPT_PAUSED | OPT_WINDOW | OPT_POST_COPY,
+	  "NAME DEST [--metadata DEV [--fresh-metadata] [--window SIZE] [--post-copy]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
 	  "start copying volume NAME to DEST" },
 	{ "status", cmd_status, 0, 1, OPT_WATCH | OPT_EXPORT,
 	  "[NAME] [--watch] [--export]",
@@ -987,7 +1006,10 @@ static const struct command commands[] = {
 	  OPT_REPAIR | OPT_RATE | OPT_TIMEOUT | OPT_BACKGROUND | OPT_STOP,
 	  "NAME [--repair] [--rate RATE] [--timeout SECONDS] [--background] | NAME --stop",
 	  "compare the regions in sync on both legs: 0 equal, 10 differ" },
-	{ "abort", cmd_abort, 1, 1, 0, "NAME", "roll back to the source" },
+	{ "abort", cmd_abort, 1, 1, 0, "NAME",
+	  "roll back to the source (post-copy: until the destination's first write)" },
+	{ "post-copy", cmd_post_copy, 1, 1, 0, "NAME",
+	  "switch to post-copy for good: the destination serves, the source is only read" },
 	{ "pause", cmd_pause, 1, 1, 0, "NAME", "pause the copy" },
 	{ "resume", cmd_resume, 1, 1, 0, "NAME", "resume the copy" },
 	{ "rate", cmd_rate, 2, 2, 0, "NAME RATE",

@@ -7,7 +7,6 @@
 # both legs equal with verified data.
 #   host_crash_01.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides ROUNDS)
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../../../.." && pwd)
 kver=$1
 rounds=${DMM_CRASH_ROUNDS:-${2:-2}}
 window=256
@@ -15,43 +14,24 @@ window=256
 # delay before the kill (2 s at 8 MiB/s of 128 KiB regions), plus the
 # copies in flight.
 lag=$((2 * 8388608 / 131072 + 8))
-work=$(mktemp -d /var/tmp/dmm-crash.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-echo "KTAP version 1"
-echo "1..$((rounds * 5))"
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
-failed=0
+. "$(dirname "$0")/crash_lib.sh" crash $((rounds * 5))
 
 for round in $(seq "$rounds"); do
 	# Nothing of the last round may be taken for this one.
 	rm -f "$work"/*.img "$work"/*.ktap "$work"/*.pid
 	vm=(-k "$kver" -w "$work" -d src:128M -d dst:128M -d meta:4M -t 600)
-	"$top/scripts/vm/run.sh" "${vm[@]}" -l crash-load -K -- \
-		/dmm/tools/testing/selftests/dm-migrate/crash_guest.sh load > "$work/load.out" 2>&1 &
-	runner=$!
-	ktap=$work/crash-load-$kver.ktap
-	# Bounded by the VM's timeout, not by a count of polls: on a loaded
-	# host the boot and the fill may take minutes.
-	while kill -0 "$runner" 2>/dev/null; do
-		grep -q "crash window open" "$ktap" 2>/dev/null && break
-		sleep 0.1
-	done
+	boot_until_window crash-load /dmm/tools/testing/selftests/dm-migrate/crash_guest.sh load
 	delay=$((3 + RANDOM % 10)).$((RANDOM % 10))
 	sleep "$delay"
 	# The last in-sync count the guest reported a good while before the kill.
 	sampled=$(grep -a '^# insync' "$ktap" | tail -n 1 | awk '{ print $3 }')
 	sleep 1
-	kill -9 "$(cat "$work/crash-load-$kver.pid")" 2>/dev/null
-	wait $runner
-	rc=$?
+	crash_vm crash-load
 	if [ $rc -eq 0 ] && [ -n "$sampled" ]; then
 		ok "round $round: killed the VM ${delay}s into the copy (in sync then: $sampled)"
 	else
 		not_ok "round $round: the loaded VM did not run until killed (rc $rc)"
-		sed 's/^/# /' "$work/load.out" | tail -n 10
+		sed 's/^/# /' "$work/crash-load.out" | tail -n 10
 		sampled=0
 	fi
 

@@ -22,19 +22,9 @@
 # the migration must come back halted with the destination failed.
 #   host_crash_02_confirm_abort.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides)
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../../../.." && pwd)
-kver=$("$top/scripts/vm/kver.sh" "$1") || exit 1
 rounds=${DMM_CRASH_ROUNDS:-${2:-2}}
-work=$(mktemp -d /var/tmp/dmm-crash2.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-echo "KTAP version 1"
-echo "1..$(((rounds + 1) * 5))"
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n $*"; failed=1; }
-failed=0
-nfail=0
+. "$(dirname "$0")/crash_lib.sh" crash2 $(((rounds + 1) * 5))
+kver=$("$top/scripts/vm/kver.sh" "$1") || exit 1
 outcomes=
 
 for round in $(seq $((rounds + 1))); do
