@@ -911,7 +911,7 @@ int dmm_post_copy(struct dmm_ctx *ctx, const char *name)
 	struct dmm__record rec;
 	struct dmm_status st;
 	char meta[256];
-	int r, lock;
+	int r, rec_r, lock;
 
 	r = volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
@@ -943,18 +943,26 @@ int dmm_post_copy(struct dmm_ctx *ctx, const char *name)
 		goto out;
 	}
 	/*
-	 * The record first: a table loaded from it after a crash opens the
-	 * source read-only, which post-copy allows whether or not the target
-	 * switched; the superblock says which, and the target follows it.
+	 * The target first: from its next commit its superblock says
+	 * post-copy, and a table loaded after a crash, from the record or not,
+	 * goes on in post-copy. The record's flag then opens the source
+	 * read-only at activation; without it the source, which pre-copy had
+	 * open for writing, is opened so again, which post-copy allows.
 	 */
-	r = leg_path(ctx, st.metadata, meta, sizeof(meta)) ?:
-	    dmm__blk_open(ctx, meta, &mb) ?:
-	    read_record(ctx, &st, &mb, &rec);
-	if (!r) {
+	r = dmm__dm_message(ctx, name, "post_copy");
+	if (r)
+		goto out;
+	rec_r = leg_path(ctx, st.metadata, meta, sizeof(meta)) ?:
+		dmm__blk_open(ctx, meta, &mb) ?:
+		read_record(ctx, &st, &mb, &rec);
+	if (!rec_r) {
 		rec.flags |= DMM__REC_F_POST_COPY;
-		r = dmm__record_write(ctx, &mb, &rec) ?:
-		    dmm__dm_message(ctx, name, "post_copy");
+		rec_r = dmm__record_write(ctx, &mb, &rec);
 	}
+	if (rec_r)
+		dmm__log(ctx, DMM_LOG_ERROR,
+			 "warning: %s; %s is in post-copy all the same (its metadata says so)",
+			 ctx->err, name);
 out:
 	dmm__blk_close(&mb);
 	dmm__unlock(lock);

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Guest half of host_crash_03_post_copy.sh.
-# "load": a post-copy migration of a read-only source at 4 MiB/s, under a
+# "load": a post-copy migration of a read-only source at 2 MiB/s, under a
 # fio write load, while a writer writes tagged blocks, each once, 4 KiB
-# ones into regions mostly not copied yet and 128 KiB ones covering
-# regions, every one acknowledged by O_DSYNC (a FUA write) or by an fsync
-# (a flush), and reports each acknowledgement ("# ack N BLOCK COUNT") only
-# after it returned, until the host kills the VM.
+# ones and 128 KiB ones covering regions, in [64M, 96M), which the copier
+# reaches only after 30 s: each write's region is copied for it (or taken
+# whole) and its acknowledgement, by O_DSYNC (a FUA write) or by an fsync (a
+# flush), waits for the commit that records that. Each acknowledgement is
+# reported ("# ack N BLOCK COUNT") only after it returned, until the host
+# kills the VM.
 # "resume": the host gives back the acknowledgements on the disk "acks";
 # the migration comes back from its metadata: every acknowledged block
 # reads back through the volume, the source is unchanged, the hydration
@@ -36,21 +38,22 @@ load)
 	dd if=/tmp/fill of="$src" bs=1M oflag=direct 2> /dev/null
 	blockdev --setro "$src"
 	echo "# srcsum $(sum "$src")"
-	echo "0 $len migrate $src $dst $meta 256 4 fresh rate 4194304 post_copy" |
+	echo "0 $len migrate $src $dst $meta 256 4 fresh rate 2097152 post_copy" |
 		dmsetup create mig || exit 1
-	# Noise away from the tagged blocks: 4 KiB writes in [64M, 96M).
+	# Noise away from the tagged blocks: 4 KiB writes in [32M, 48M).
 	fio --name=noise --filename=/dev/mapper/mig --direct=1 --ioengine=psync \
-		--rw=randwrite --bs=4k --numjobs=2 --offset=64M --size=32M \
+		--rw=randwrite --bs=4k --numjobs=2 --offset=32M --size=16M \
 		--time_based --runtime=600 --eta=never > /dev/null 2>&1 &
 	echo "# crash window open"
-	# Blocks of [0, 16M) in an order that never repeats one (2711 is prime
-	# to 4096); regions 128-255 ([16M, 32M)) likewise (37 prime to 128).
+	# Blocks of [64M, 80M) in an order that never repeats one (2711 is
+	# prime to 4096); regions 640-767 ([80M, 96M)) likewise (37 prime to
+	# 128).
 	for ((n = 1; ; n++)); do
 		if ((n % 4)); then
-			block=$((n * 2711 % 4096))
+			block=$((16384 + n * 2711 % 4096))
 			count=1
 		else
-			block=$(((128 + n / 4 * 37 % 128) * 32))
+			block=$(((640 + n / 4 * 37 % 128) * 32))
 			count=32
 		fi
 		if ((n % 2)); then

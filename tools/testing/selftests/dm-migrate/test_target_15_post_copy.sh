@@ -13,6 +13,7 @@
 #  - ext4 under a file load, then the destination alone: fsck, checksums;
 #  - source read errors lose their regions, not the volume; a write
 #    covering a lost region brings it back;
+#  - a read of a region not copied moves it ahead of the copier;
 #  - a destination that fails: writes fail at once, status says so,
 #    nothing hangs, the volume is removed;
 #  - the tool: start --post-copy, abort before the first write, abort
@@ -21,7 +22,7 @@
 # vm: -d src:128M -d dst:128M -d meta:8M -t 600
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 43
+ktap_plan 44
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || die "disks missing"
 len=$(sectors "$src")
@@ -140,7 +141,8 @@ dmsetup create srcerr << EOF
 $lost0 $((4 * region)) error
 $((lost0 + 4 * region)) $((len - lost0 - 4 * region)) linear $src $((lost0 + 4 * region))
 EOF
-dd if=/dev/urandom of="$src" bs=1M count=16 oflag=direct 2> /dev/null
+# Data throughout: no chunk of zeros, whose check may read the destination.
+dd if=/dev/urandom of="$src" bs=1M oflag=direct 2> /dev/null
 create_mig /dev/mapper/srcerr "$dst" fresh post_copy
 ktap_expect "the copier's read errors lose 4 regions, not the source: halted, 4 lost" \
 	"wait_state mig halted 120 && mstatus mig &&
@@ -156,6 +158,18 @@ ktap_expect "a write covering a lost region brings it back: 3 lost, the write re
 	 [ \"\$(field mig 24)\" = 3 ] &&
 	 cmp -s /tmp/region <(dd if=/dev/mapper/mig bs=128k skip=100 count=1 iflag=direct 2> /dev/null)"
 dmsetup remove mig srcerr
+
+# A read of a region not copied moves it ahead of the copier's cursor: at
+# 1 MiB/s from region 0, region 900 is copied within 2 s only that way, and
+# its next read goes to the destination (which only user reads read).
+create_mig "$src" "$dst" fresh rate 1048576 post_copy
+dd if=/dev/mapper/mig of=/dev/null bs=4k count=1 skip=$((900 * 32)) iflag=direct 2> /dev/null
+nap 2
+d0=$(disk_stat "$dst" 3)
+dd if=/dev/mapper/mig of=/dev/null bs=4k count=1 skip=$((900 * 32 + 1)) iflag=direct 2> /dev/null
+ktap_expect "a read moves its region ahead of the copier: the next read of it is the destination's" \
+	"[ \$((\$(disk_stat $dst 3) - d0)) -eq 8 ]"
+dmsetup remove mig
 
 # A destination that fails mid-hydration.
 dmsetup create dsterr --table "0 $len linear $dst 0"
