@@ -104,6 +104,11 @@ trap cleanup EXIT
 mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib" \
 	"$stage/lib/modules/$kver/extra"
 cp "$ko" "$stage/lib/modules/$kver/extra/"
+# DMM_VM_MODULES: more modules built for KVER, beside it for the command to
+# insmod (the bench's dm-clone, which the kernel does not ship).
+for m in ${DMM_VM_MODULES:-}; do
+	cp "$m" "$stage/lib/modules/$kver/extra/"
+done
 if [ -f "$kunit_ko" ]; then
 	mkdir -p "$stage/lib/modules/$kver/kunit"
 	cp "$kunit_ko" "$stage/lib/modules/$kver/kunit/"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # Guest half of the contenders benchmark: dm-migrate beside a plain copy,
-# dm-raid1's resync and dm-linear, on the same throttled legs, the contenders
-# interleaved within each round. Prints one line per measurement:
+# dm-raid1's resync, dm-clone and dm-linear, on the same throttled legs, the
+# contenders interleaved within each round. Prints one line per measurement:
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
-all="thin idle_copy foreground half_read write_cost converge cutover discarded_copy verify memory"
+all="thin idle_copy foreground half_read write_cost converge cutover post_copy discarded_copy verify memory"
 rounds=${1:-3}
 measures=${2:-$all}
 # A misspelt measure would silently measure nothing.
@@ -25,6 +25,18 @@ mib=$((len / 2048))
 for m in dm-migrate dm-raid raid1 dm-mirror dm-zero dm-thin-pool; do
 	modprobe "$m" || exit 1
 done
+# dm-clone, which Debian's kernels do not ship: tools/testing/bench/run.sh
+# builds it for 6.12 alone and puts it beside dm-migrate.ko.
+clone=
+if want post_copy; then
+	ko=/lib/modules/$(uname -r)/extra/dm-clone.ko
+	if [ -f "$ko" ]; then
+		modprobe dm-persistent-data && insmod "$ko" || exit 1
+		clone=clone
+	else
+		echo "# post_copy: no dm-clone.ko for $(uname -r) (built for 6.12 only): the clone contender is skipped"
+	fi
+fi
 
 # stat DEV FIELD: a counter of /sys/block/DEV/stat (3 sectors read,
 # 7 sectors written).
@@ -49,9 +61,22 @@ migrate_copied() {	# sectors dm-migrate has copied
 	echo $(($(in_sync "$1") * region))
 }
 
-# create CONTENDER LEN: the device "bench" over the legs' first LEN sectors,
-# copying from src to dst where the contender copies.
+# dm-clone's status: --noflush, as without it a status commits dm-clone's
+# metadata, flushing the destination.
+clone_hydrated() {	# dm-clone has hydrated every region
+	dmsetup status --noflush "$1" | awk '{ split($7, h, "/"); exit !(h[2] > 0 && h[1] == h[2]) }'
+}
+
+clone_copied() {	# sectors dm-clone has hydrated
+	dmsetup status --noflush "$1" | awk -v r="$region" '{ split($7, h, "/"); print h[1] * r }'
+}
+
+# create CONTENDER LEN [held]: the device "bench" over the legs' first LEN
+# sectors, copying from src to dst where the contender copies; "held": the
+# post-copy contenders' background copy held (a write still copies its
+# region first).
 create() {
+	local feat
 	case $1 in
 	migrate) echo "0 $2 migrate $src $dst - $region" | dmsetup create bench ;;
 	# A raid1 set without metadata devices, leg 1 rebuilt from leg 0 (with
@@ -59,12 +84,21 @@ create() {
 	raid1) echo "0 $2 raid raid1 5 0 rebuild 1 region_size $region 2 - $src - $dst" |
 		dmsetup create bench ;;
 	linear) echo "0 $2 linear $src 0" | dmsetup create bench ;;
+	# The destination the volume from the start, the metadata on the
+	# unthrottled disk and new.
+	postcopy)
+		feat=(fresh post_copy ${3:+paused})
+		echo "0 $2 migrate $src $dst $tmeta $region ${#feat[@]} ${feat[*]}" | dmsetup create bench ;;
+	clone)
+		dd if=/dev/zero of="$tmeta" bs=4k count=1 oflag=direct 2> /dev/null
+		echo "0 $2 clone $tmeta $dst $src $region${3:+ 1 no_hydration}" | dmsetup create bench ;;
 	esac
 }
 
 copied() {
 	case $1 in
-	migrate) migrate_copied bench ;;
+	migrate | postcopy) migrate_copied bench ;;
+	clone) clone_copied bench ;;
 	verify) echo $(($(field bench 18) / 512)) ;;	# compared, per leg
 	raid1) raid_copied bench ;;
 	*) echo 0 ;;
@@ -80,8 +114,9 @@ wait_copied() {
 			[ "$1" = linear ] || [ "$(copied "$1")" -ge "$2" ] && return 0
 		else
 			case $1 in
-			migrate) [ "$(field bench 1)" = synced ] && return 0 ;;
+			migrate | postcopy) [ "$(field bench 1)" = synced ] && return 0 ;;
 			raid1) raid_synced bench && return 0 ;;
+			clone) clone_hydrated bench && return 0 ;;
 			esac
 		fi
 		sleep 0.1
@@ -90,7 +125,8 @@ wait_copied() {
 }
 
 # Idle copy of the whole volume: MiB/s, and sectors read from the source and
-# written to the destination per sector of volume.
+# written to the destination per sector of volume; MEASURE (default
+# idle_copy) names the result.
 idle_copy() {
 	local c=$1 round=$2 t0 t1 r0 w0
 	r0=$(stat_of "$src" 3)
@@ -103,7 +139,7 @@ idle_copy() {
 	fi
 	t1=$(now_ms)
 	[ "$c" = plain ] || dmsetup remove bench
-	echo "result idle_copy $c $round $(awk -v m="$mib" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", m * 1000 / ms }')" \
+	echo "result ${3:-idle_copy} $c $round $(awk -v m="$mib" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", m * 1000 / ms }')" \
 		"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')" \
 		"$(awk -v a=$(($(stat_of "$dst" 7) - w0)) -v l="$len" 'BEGIN { printf "%.3f", a / l }')"
 }
@@ -225,6 +261,49 @@ write_cost() {
 	echo "result write_cost $c $round" \
 		"$(awk -v a=$(($(stat_of "$src" 7) - s0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')" \
 		"$(awk -v a=$(($(stat_of "$dst" 7) - d0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')"
+}
+
+# Post-copy, dm-migrate's (postcopy) beside dm-clone's, the destination the
+# volume from the start: the idle copy of the whole volume (plain: dd); the
+# foreground windows from the copy's start, beside dm-linear on the
+# destination; and, the background copy held, the cost of 10 s of 4 KiB
+# writes to regions not copied (each copies its region first): sectors read
+# from the source and written to the destination per sector the user wrote.
+post_copy() {
+	local c=$1 round=$2 rw r0 w0 kb
+	[ "$c" = linear ] || idle_copy "$c" "$round" post_copy_idle
+	[ "$c" = plain ] && return 0
+	if [ "$c" = linear ]; then
+		echo "0 $len linear $dst 0" | dmsetup create bench
+	else
+		create "$c" "$len"
+	fi || return 1
+	for rw in randread randwrite randrw; do
+		window "post_copy_$rw" "$c" "$round" "$rw"
+	done
+	dmsetup remove bench
+	[ "$c" = linear ] && return 0
+	create "$c" "$len" held || return 1
+	# The regions in a random order, one 4 KiB write at a random place in
+	# each: fio's random offsets would come back to regions already copied.
+	awk -v n=$((len / region)) -v rs=$((region * 512)) 'BEGIN {
+		srand()
+		for (i = 0; i < n; i++) p[i] = i
+		for (i = n - 1; i > 0; i--) { j = int(rand() * (i + 1)); t = p[i]; p[i] = p[j]; p[j] = t }
+		print "fio version 2 iolog"
+		print "/dev/mapper/bench add"
+		print "/dev/mapper/bench open"
+		for (i = 0; i < n; i++) print "/dev/mapper/bench write " p[i] * rs + int(rand() * rs / 4096) * 4096 " 4096"
+		print "/dev/mapper/bench close"
+	}' > /tmp/copy_first.iolog
+	r0=$(stat_of "$src" 3)
+	w0=$(stat_of "$dst" 7)
+	kb=$(fio --name=cf --read_iolog=/tmp/copy_first.iolog --direct=1 --ioengine=libaio \
+		--iodepth=8 --runtime=10 --output-format=terse --terse-version=3 2> /dev/null | cut -d';' -f47)
+	dmsetup remove bench
+	echo "result post_copy_copy_first $c $round" \
+		"$(awk -v a=$(($(stat_of "$src" 3) - r0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')" \
+		"$(awk -v a=$(($(stat_of "$dst" 7) - w0)) -v k="$kb" 'BEGIN { printf "%.3f", a / 2 / k }')"
 }
 
 # Convergence: time to sync 128 MiB while fio writes at LOAD% of a leg's
@@ -388,6 +467,9 @@ for round in $(seq "$rounds"); do
 	done
 	want verify && for c in plain verify linear; do
 		verify "$c" "$round"
+	done
+	want post_copy && for c in plain postcopy $clone linear; do
+		post_copy "$c" "$round"
 	done
 	# Last: it leaves most of the source unmapped.
 	want discarded_copy && discarded_copy "$round"
