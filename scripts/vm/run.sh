@@ -162,8 +162,9 @@ done
 tail -n +1 -f "$ktap" 2>/dev/null | grep --line-buffered -v '^DMM-EXIT:' &
 tail_pid=$!
 
-# A boot that dies before the test starts (TCG has been seen to oops in
-# early boot, before any of our code runs) is retried once, a VM to be
+# A boot that dies or warns before the test starts (TCG has been seen to
+# oops, and to warn of a stray debug exception, in early boot, before any of
+# our code runs; the init ends such a boot) is retried once, a VM to be
 # killed (-K) too: its killer waits for the test's output first. Its
 # console is kept as <name>.console.boot1. no_timer_check: on a loaded host TCG's
 # timer can miss the kernel's IO-APIC check, which then panics the boot.

@@ -265,12 +265,18 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 	struct dmm_status st;
 	int r, lock;
 
-	/* Gone already (a repeated remove): done, and nothing made. */
+	/*
+	 * Gone already (a repeated remove): done. A remove killed after the
+	 * volume went left its lock file: taking the lock and letting go of
+	 * it as of a volume gone removes the file (and makes none).
+	 */
 	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
 	if (r)
 		return r;
 	if (!dev.exists) {
 		ctx->already_done = true;
+		if (!dmm__lock(ctx, name, &lock))
+			unlock_volume(ctx, name, lock);
 		return DMM_OK;
 	}
 	r = volume_lock(ctx, name, &st, &lock, NULL);
@@ -563,15 +569,18 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 		r = dmm__blk_open(ctx, metadata, &dev[1]);
 	if (r)
 		goto out;
+	/*
+	 * A start repeated after a kill takes the device locks too: letting
+	 * go of them removes the files the killed one left.
+	 */
+	r = lock_devices(ctx, dev, dev_lock);
+	if (r)
+		goto out;
 	if (st.state != DMM_STATE_IDLE) {
 		r = started_as(ctx, &st, d, metadata ? m : NULL, region_bytes, rate,
 			       flags & DMM_START_POST_COPY);
 		goto out;
 	}
-
-	r = lock_devices(ctx, dev, dev_lock);
-	if (r)
-		goto out;
 
 	/* Validation walks the volume's stack; name its own leg plainly. */
 	if (!dmm__parse_dev(st.source, &sdev) && sdev == d->dev)
