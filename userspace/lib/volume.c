@@ -263,21 +263,29 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 {
 	struct dmm__dm_dev dev;
 	struct dmm_status st;
+	dev_t home;
 	int r, lock;
 
 	/*
-	 * Gone already (a repeated remove): done. A remove killed after the
-	 * volume went left its lock file: taking the lock and letting go of
-	 * it as of a volume gone removes the file (and makes none).
+	 * Gone already (a repeated remove): done, but for what a remove
+	 * killed after the volume went left: the record that would bring it
+	 * back at boot (while NAME.home names it), the done file, and its
+	 * lock file, which taking the lock and letting go of it as of a
+	 * volume gone removes (and makes none).
 	 */
 	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
 	if (r)
 		return r;
 	if (!dev.exists) {
 		ctx->already_done = true;
-		if (!dmm__lock(ctx, name, &lock))
-			unlock_volume(ctx, name, lock);
-		return DMM_OK;
+		if (dmm__lock(ctx, name, &lock))
+			return DMM_OK;
+		if (dmm__home_read(name, &home))
+			r = dmm__home_forget(ctx, name, 0);
+		if (!r)
+			dmm__done_clear(name);
+		unlock_volume(ctx, name, lock);
+		return r;
 	}
 	r = volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
