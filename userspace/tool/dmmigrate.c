@@ -563,19 +563,27 @@ static int cmd_pause(struct dmm_ctx *ctx, char **args,
 	return simple(ctx, args[0], dmm_pause(ctx, args[0]), "paused");
 }
 
-static int cmd_post_copy(struct dmm_ctx *ctx, char **args,
-			 const struct options *o)
+/*
+ * A command that may be repeated: @r its result; done before, it says
+ * "already @already" and answers "already", else @done.
+ */
+static int repeatable(struct dmm_ctx *ctx, const char *name, int r,
+		      const char *already, const char *done)
 {
-	int r;
-
-	(void)o;
-	r = dmm_post_copy(ctx, args[0]);
 	if (r)
 		return fail(ctx, r);
 	if (dmm_already_done(ctx))
-		say("%s: already in post-copy\n", args[0]);
-	answer_done(args[0], dmm_already_done(ctx) ? "already" : "post-copy");
+		say("%s: already %s\n", name, already);
+	answer_done(name, dmm_already_done(ctx) ? "already" : done);
 	return 0;
+}
+
+static int cmd_post_copy(struct dmm_ctx *ctx, char **args,
+			 const struct options *o)
+{
+	(void)o;
+	return repeatable(ctx, args[0], dmm_post_copy(ctx, args[0]),
+			  "in post-copy", "post-copy");
 }
 
 static int cmd_resume(struct dmm_ctx *ctx, char **args,
@@ -665,16 +673,9 @@ static int cmd_list(struct dmm_ctx *ctx, char **args,
 static int cmd_remove(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
-	int r;
-
 	(void)o;
-	r = dmm_remove(ctx, args[0]);
-	if (r)
-		return fail(ctx, r);
-	if (dmm_already_done(ctx))
-		say("%s: already removed\n", args[0]);
-	answer_done(args[0], dmm_already_done(ctx) ? "already" : "removed");
-	return 0;
+	return repeatable(ctx, args[0], dmm_remove(ctx, args[0]), "removed",
+			  "removed");
 }
 
 /* What monitor last told of a volume. */
