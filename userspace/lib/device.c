@@ -110,3 +110,20 @@ int dmm__dev_size(struct dmm_ctx *ctx, const struct dmm__blk *b,
 	close(fd);
 	return r;
 }
+
+/* The "major:minor" in the sysfs file @path (a "dev" attribute). */
+int dmm__read_dev_file(const char *path, dev_t *dev)
+{
+	char buf[32];
+	FILE *f = fopen(path, "re");
+	int r = -EINVAL;
+
+	if (!f)
+		return -errno;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		r = dmm__parse_dev(buf, dev);
+	}
+	fclose(f);
+	return r;
+}

@@ -29,6 +29,9 @@ struct dm_req {
 	const char *ttype;
 	const char *params;
 	const char *message;
+	const struct dmm__dm_tab *tab;	/* or a whole table of targets */
+	bool secure;		/* the kernel wipes its copy (crypt keys) */
+	bool noflush;		/* suspend: keep queued I/O queued */
 	struct timespec *ran_at;	/* when the ioctl returned */
 	int absent_errno;	/* means "no such thing": returned as -errno */
 	int (*read)(struct dmm_ctx *ctx, struct dm_task *dmt, void *data);
@@ -107,6 +110,7 @@ static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
 	struct dm_task *dmt;
 	uint32_t cookie = 0;
 	bool cookie_set = false;
+	unsigned int i;
 	int r;
 
 	log_ctx = ctx;
@@ -122,6 +126,16 @@ static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
 		goto out_setup;
 	if (req->ttype &&
 	    !dm_task_add_target(dmt, 0, req->len, req->ttype, req->params))
+		goto out_setup;
+	for (i = 0; req->tab && i < req->tab->count; i++)
+		if (!dm_task_add_target(dmt, req->tab->seg[i].start,
+					req->tab->seg[i].len,
+					req->tab->seg[i].type,
+					req->tab->seg[i].params))
+			goto out_setup;
+	if (req->secure && !dm_task_secure_data(dmt))
+		goto out_setup;
+	if (req->noflush && !dm_task_no_flush(dmt))
 		goto out_setup;
 	if (req->message && (!dm_task_set_sector(dmt, 0) ||
 			     !dm_task_set_message(dmt, req->message)))
@@ -314,6 +328,87 @@ int dmm__dm_table(struct dmm_ctx *ctx, const char *name, bool status,
 	return dm_run(ctx, &req);
 }
 
+void dmm__dm_tab_free(struct dmm__dm_tab *tab)
+{
+	unsigned int i;
+
+	for (i = 0; i < tab->count; i++) {
+		explicit_bzero(tab->seg[i].params, strlen(tab->seg[i].params));
+		free(tab->seg[i].params);
+	}
+	free(tab->seg);
+	tab->seg = NULL;
+	tab->count = 0;
+}
+
+static int read_tab(struct dmm_ctx *ctx, struct dm_task *dmt, void *data)
+{
+	struct dmm__dm_tab *tab = data;
+	struct dmm__dm_seg *grown;
+	char *type, *params;
+	uint64_t start, len;
+	void *next = NULL;
+
+	do {
+		next = dm_get_next_target(dmt, next, &start, &len, &type,
+					  &params);
+		if (!type || !params)
+			break;
+		grown = realloc(tab->seg, (tab->count + 1) * sizeof(*grown));
+		if (!grown)
+			return dmm__enomem(ctx);
+		tab->seg = grown;
+		grown += tab->count;
+		grown->start = start;
+		grown->len = len;
+		snprintf(grown->type, sizeof(grown->type), "%s", type);
+		grown->params = strdup(params);
+		if (!grown->params)
+			return dmm__enomem(ctx);
+		tab->count++;
+	} while (next);
+	return DMM_OK;
+}
+
+/*
+ * The live table of any dm device, every target, keys included: read with
+ * the secure flag, kept in memory only, wiped by dmm__dm_tab_free().
+ */
+int dmm__dm_tab_read(struct dmm_ctx *ctx, const char *name,
+		     struct dmm__dm_tab *tab)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_TABLE,
+		.what = "read the table of",
+		.name = name,
+		.secure = true,
+		.read = read_tab,
+		.data = tab,
+	};
+	int r;
+
+	memset(tab, 0, sizeof(*tab));
+	r = dm_run(ctx, &req);
+	if (r)
+		dmm__dm_tab_free(tab);
+	return r;
+}
+
+/* Load @tab as the inactive table of @name; the next resume makes it live. */
+int dmm__dm_tab_load(struct dmm_ctx *ctx, const char *name,
+		     const struct dmm__dm_tab *tab)
+{
+	struct dm_req req = {
+		.type = DM_DEVICE_RELOAD,
+		.what = "load a table on",
+		.name = name,
+		.tab = tab,
+		.secure = true,
+	};
+
+	return dm_run(ctx, &req);
+}
+
 int dmm__dm_create(struct dmm_ctx *ctx, const char *name, uint64_t len,
 		   const char *type, const char *params)
 {
@@ -465,13 +560,18 @@ int dmm__dm_resume(struct dmm_ctx *ctx, const char *name)
 	return r;
 }
 
-/* Suspend @name, its I/O held until a resume; the caller holds signals. */
-int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name)
+/*
+ * Suspend @name, its I/O held until a resume; the caller holds signals.
+ * @noflush: I/O the target queues (a multipath map without a path) stays
+ * queued rather than being waited for, which could be for ever.
+ */
+int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name, bool noflush)
 {
 	struct dm_req req = {
 		.type = DM_DEVICE_SUSPEND,
 		.what = "suspend",
 		.name = name,
+		.noflush = noflush,
 	};
 
 	return dm_run(ctx, &req);

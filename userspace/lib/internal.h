@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "libdmmigrate.h"
@@ -118,6 +119,18 @@ struct dmm__dm_target {
 	uint32_t event_nr;
 };
 
+/* A whole table of any dm device: its targets in order. */
+struct dmm__dm_seg {
+	uint64_t start, len;
+	char type[32];
+	char *params;		/* malloc'ed; may hold a key */
+};
+
+struct dmm__dm_tab {
+	struct dmm__dm_seg *seg;
+	unsigned int count;
+};
+
 int dmm__dm_check_target(struct dmm_ctx *ctx);
 int dmm__dm_info(struct dmm_ctx *ctx, const char *name,
 		 struct dmm__dm_dev *dev);
@@ -129,7 +142,12 @@ int dmm__dm_swap(struct dmm_ctx *ctx, const char *name, uint64_t len,
 		 const char *type, const char *params, unsigned int *pause_ms);
 int dmm__dm_remove(struct dmm_ctx *ctx, const char *name);
 int dmm__dm_resume(struct dmm_ctx *ctx, const char *name);
-int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name);
+int dmm__dm_suspend(struct dmm_ctx *ctx, const char *name, bool noflush);
+int dmm__dm_tab_read(struct dmm_ctx *ctx, const char *name,
+		     struct dmm__dm_tab *tab);
+int dmm__dm_tab_load(struct dmm_ctx *ctx, const char *name,
+		     const struct dmm__dm_tab *tab);
+void dmm__dm_tab_free(struct dmm__dm_tab *tab);
 /*
  * Signals a user or init sends, held from a suspend (or a table load) to
  * the resume, so that no kill leaves the volume suspended (dm.c).
@@ -145,6 +163,7 @@ int dmm__dm_list(struct dmm_ctx *ctx, char ***names, unsigned int *count);
 /* device.c: block device facts from stat, ioctls and sysfs. */
 int dmm__dev_path(dev_t dev, char *buf, size_t len);
 int dmm__parse_dev(const char *str, dev_t *dev);
+int dmm__read_dev_file(const char *path, dev_t *dev);
 
 /*
  * A block device given by path, resolved once: the checks of a command
@@ -163,6 +182,7 @@ int dmm__dev_size(struct dmm_ctx *ctx, const struct dmm__blk *b,
 		  uint64_t *bytes, unsigned int *lbs);
 
 /* validate.c */
+bool dmm__held(dev_t dev, char *holder, size_t len);
 int dmm__check_unused(struct dmm_ctx *ctx, const struct dmm__blk *b);
 int dmm__validate_destination(struct dmm_ctx *ctx,
 			      const struct dmm__blk *source,
@@ -246,6 +266,12 @@ const char *dmm__record_state_name(uint32_t state);
 uint64_t dmm__md_blocks(uint64_t len_sectors, uint64_t region_sectors);
 void dmm__pair_id(const struct dmm__record *rec, char *buf, size_t len);
 
+/* cryptkey.c: the keyring key of a dm-crypt holder, for its reload. */
+bool dmm__crypt_key_desc(const char *params, char *desc, size_t len);
+int dmm__crypt_key_load(struct dmm_ctx *ctx, const char *holder,
+			const char *desc, const char *key_file, bool *loaded);
+void dmm__crypt_key_drop(const char *desc);
+
 /* identity.c: names of devices that survive reboots and renumbering. */
 int dmm__identity(struct dmm_ctx *ctx, dev_t dev, const char *path,
 		  char *buf, size_t len);
@@ -255,6 +281,14 @@ int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
 /* volume.c */
 int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
 		     struct dmm_status *st);
+int dmm__volume_lock(struct dmm_ctx *ctx, const char *name,
+		     struct dmm_status *st, int *lock);
+void dmm__volume_unlock(struct dmm_ctx *ctx, const char *name, int lock);
+int dmm__volume_remove(struct dmm_ctx *ctx, const char *name);
+
+/* stack.c: a volume put under a live dm stack, and taken out again. */
+int dmm__stack_repair(struct dmm_ctx *ctx, const char *name);
+int dmm__stack_repair_all(struct dmm_ctx *ctx);
 void dmm__start_features(char *buf, size_t len, unsigned int flags,
 			 uint64_t rate, const char *pair, bool fresh,
 			 uint32_t window);
@@ -269,6 +303,13 @@ struct dmm__step {
 
 int dmm__step_write(struct dmm_ctx *ctx, const char *name,
 		    const struct dmm__step *step);
+/* /run/dmmigrate/NAME.EXT, the files of recover.c and stack.c. */
+int dmm__state_write(struct dmm_ctx *ctx, const char *name, const char *ext,
+		     const char *text);
+FILE *dmm__state_open(const char *name, const char *ext);
+void dmm__state_clear(const char *name, const char *ext);
+int dmm__state_each(struct dmm_ctx *ctx, const char *ext,
+		    int (*fn)(struct dmm_ctx *ctx, const char *name));
 void dmm__step_clear(const char *name);
 void dmm__done_clear(const char *name);
 int dmm__wipe_owed_write(struct dmm_ctx *ctx, const char *name,

@@ -137,6 +137,34 @@ int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device);
 int dmm_remove(struct dmm_ctx *ctx, const char *name);
 
 /*
+ * Put a volume under the live device-mapper stack that holds @device (a
+ * dm-crypt device, LVM's logical volumes, a multipath map): @name becomes
+ * a linear volume over @device and every dm device whose table names
+ * @device is reloaded to name the volume instead, nothing else in its
+ * table changed, all within one suspend of the stack (top first) and
+ * resume (bottom first); @pause_ms (may be NULL) gets how long I/O was
+ * held. A dm-crypt holder whose key is in the kernel keyring is reloaded
+ * by reference: its key is put back in reach from the LUKS passphrase in
+ * @key_file ("-" for standard input; NULL when no such holder) and taken
+ * away again. Refused, with nothing changed, for a device mounted itself,
+ * partitioned, held by anything but dm devices, under a suspended or
+ * reloading holder, or under a stack deeper than dmmigrate reloads. A
+ * killed call is settled by the next call on @name or dmm_activate().
+ * Repeated, it succeeds with dmm_already_done() true. (1.4)
+ */
+int dmm_interpose(struct dmm_ctx *ctx, const char *name, const char *device,
+		  const char *key_file, unsigned int *pause_ms);
+
+/*
+ * Take an idle volume out of the stack over it: its holders are reloaded
+ * onto the device the volume maps (the destination after a confirm, the
+ * source otherwise), as dmm_interpose() moved them, and the volume is
+ * removed as by dmm_remove(). A volume nothing holds is just removed. (1.4)
+ */
+int dmm_collapse(struct dmm_ctx *ctx, const char *name, const char *key_file,
+		 unsigned int *pause_ms);
+
+/*
  * Check that @dest can receive a copy of @source: a distinct,
  * non-overlapping, unmounted, unclaimed block device, at least as large,
  * with a compatible logical block size and, unless DMM_START_FORCE is in

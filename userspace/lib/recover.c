@@ -81,24 +81,26 @@ static bool state_word(const char *name, const char *ext, char *buf,
 	return found;
 }
 
-/* One line: "<step> <source> <dest> <metadata | ->". */
-int dmm__step_write(struct dmm_ctx *ctx, const char *name,
-		    const struct dmm__step *step)
+/*
+ * Replace STATE_DIR/NAME.EXT with @text as a whole (a new file renamed
+ * over it): a kill leaves the old file or the new one, never half of one.
+ */
+int dmm__state_write(struct dmm_ctx *ctx, const char *name, const char *ext,
+		     const char *text)
 {
 	char path[STATE_PATH_LEN], tmp[sizeof(path) + 4];
 	FILE *f;
 	int r;
 
-	state_path(name, "state", path, sizeof(path));
+	mkdir(STATE_DIR, 0700);
+	state_path(name, ext, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return dmm__err(ctx, dmm__errno_code(errno),
 				"cannot write %s: %s; run as root", tmp,
 				strerror(errno));
-	fprintf(f, "%s %s %s %s\n", step->step, step->source, step->dest,
-		step->metadata[0] ? step->metadata : "-");
-	r = fflush(f) ? errno : 0;
+	r = fputs(text, f) < 0 || fflush(f) ? errno : 0;
 	if (fclose(f) && !r)
 		r = errno;
 	if (!r && rename(tmp, path))
@@ -110,6 +112,59 @@ int dmm__step_write(struct dmm_ctx *ctx, const char *name,
 				path, strerror(r));
 	}
 	return DMM_OK;
+}
+
+FILE *dmm__state_open(const char *name, const char *ext)
+{
+	char path[STATE_PATH_LEN];
+
+	state_path(name, ext, path, sizeof(path));
+	return fopen(path, "re");
+}
+
+void dmm__state_clear(const char *name, const char *ext)
+{
+	state_clear(name, ext);
+}
+
+/* Call @fn for each volume that has a NAME.@ext; the first error is kept. */
+int dmm__state_each(struct dmm_ctx *ctx, const char *ext,
+		    int (*fn)(struct dmm_ctx *ctx, const char *name))
+{
+	char name[DMM_NAME_MAX + 1];
+	size_t n, elen = strlen(ext);
+	struct dirent *de;
+	int r = DMM_OK;
+	DIR *d;
+
+	d = opendir(STATE_DIR);
+	if (!d)
+		return DMM_OK;
+	while ((de = readdir(d))) {
+		n = strlen(de->d_name);
+		if (n <= elen + 1 || n - elen - 1 > DMM_NAME_MAX ||
+		    de->d_name[n - elen - 1] != '.' ||
+		    strcmp(de->d_name + n - elen, ext))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - elen - 1),
+			 de->d_name);
+		if (fn(ctx, name) && !r)
+			r = DMM_EBUSY;
+	}
+	closedir(d);
+	return r;
+}
+
+/* One line: "<step> <source> <dest> <metadata | ->". */
+int dmm__step_write(struct dmm_ctx *ctx, const char *name,
+		    const struct dmm__step *step)
+{
+	char line[16 + 3 * 32 + 8];
+
+	snprintf(line, sizeof(line), "%s %s %s %s\n", step->step,
+		 step->source, step->dest,
+		 step->metadata[0] ? step->metadata : "-");
+	return dmm__state_write(ctx, name, "state", line);
 }
 
 static int step_read(const char *name, struct dmm__step *step)
@@ -316,7 +371,8 @@ int dmm__repair(struct dmm_ctx *ctx, const char *name, const char **finished)
 
 	if (finished)
 		*finished = NULL;
-	r = dmm__dm_info(ctx, name, &dev);
+	/* A move of the stack over the volume first: it may remove it. */
+	r = dmm__stack_repair(ctx, name) ?: dmm__dm_info(ctx, name, &dev);
 	if (r || !dev.exists ||
 	    strncmp(dev.uuid, DMM_UUID_PREFIX, strlen(DMM_UUID_PREFIX)))
 		return r;

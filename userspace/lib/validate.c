@@ -28,22 +28,6 @@ struct stack {
 	unsigned int count;
 };
 
-static int read_dev_file(const char *path, dev_t *dev)
-{
-	char buf[32];
-	FILE *f = fopen(path, "re");
-	int r = -EINVAL;
-
-	if (!f)
-		return -errno;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		r = dmm__parse_dev(buf, dev);
-	}
-	fclose(f);
-	return r;
-}
-
 static int sysfs_dir(dev_t dev, char *buf)
 {
 	char link[64];
@@ -73,7 +57,7 @@ static void stack_add(struct stack *s, dev_t dev, int depth)
 	snprintf(path, sizeof(path), "%s/partition", dir);
 	if (!access(path, F_OK)) {
 		snprintf(path, sizeof(path), "%s/../dev", dir);
-		read_dev_file(path, &e->whole);
+		dmm__read_dev_file(path, &e->whole);
 	}
 
 	snprintf(path, sizeof(path), "%s/slaves", dir);
@@ -85,7 +69,7 @@ static void stack_add(struct stack *s, dev_t dev, int depth)
 			continue;
 		snprintf(path, sizeof(path), "%s/slaves/%s/dev", dir,
 			 de->d_name);
-		if (!read_dev_file(path, &slave))
+		if (!dmm__read_dev_file(path, &slave))
 			stack_add(s, slave, depth + 1);
 	}
 	closedir(d);
@@ -114,7 +98,7 @@ static bool devs_overlap(dev_t a, const struct stack *b)
 }
 
 /* The first device stacked on @dev ("holders"), into @holder. */
-static bool held(dev_t dev, char *holder, size_t len)
+bool dmm__held(dev_t dev, char *holder, size_t len)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	struct dirent *de;
@@ -174,7 +158,7 @@ int dmm__check_unused(struct dmm_ctx *ctx, const struct dmm__blk *b)
 		return dmm__err(ctx, DMM_EBUSY,
 				"%s is mounted on %s; unmount it or give another device",
 				dest, what);
-	if (held(b->dev, what, sizeof(what)))
+	if (dmm__held(b->dev, what, sizeof(what)))
 		return dmm__err(ctx, DMM_EBUSY,
 				"%s is in use by %s; remove %s or give another device",
 				dest, what, what);

@@ -131,6 +131,12 @@ static int volume_lock(struct dmm_ctx *ctx, const char *name,
 	return r;
 }
 
+int dmm__volume_lock(struct dmm_ctx *ctx, const char *name,
+		     struct dmm_status *st, int *lock)
+{
+	return volume_lock(ctx, name, st, lock, NULL);
+}
+
 /*
  * Settle the step just taken (see dmm__step_finish()). If even that
  * fails the state file stays, and the next command on the volume
@@ -212,6 +218,40 @@ static int created_over(struct dmm_ctx *ctx, const char *name,
 			st.source : path);
 }
 
+void dmm__volume_unlock(struct dmm_ctx *ctx, const char *name, int lock)
+{
+	unlock_volume(ctx, name, lock);
+}
+
+/*
+ * Remove the idle, unopened volume @name (locked by the caller) for good:
+ * no record may bring it back at the next boot.
+ */
+int dmm__volume_remove(struct dmm_ctx *ctx, const char *name)
+{
+	int r;
+
+	r = dmm__dm_remove(ctx, name) ?: dmm__home_forget(ctx, name, 0);
+	if (!r)
+		dmm__done_clear(name);
+	return r;
+}
+
+/* What holds the volume @name open, for a remove that cannot be. */
+static int held_volume(struct dmm_ctx *ctx, const char *name)
+{
+	struct dmm__dm_dev dev;
+	char holder[64];
+
+	if (dmm__dm_info(ctx, name, &dev) || !dev.open_count)
+		return DMM_OK;
+	if (dmm__held(makedev(dev.major, dev.minor), holder, sizeof(holder)))
+		return dmm__err(ctx, DMM_EBUSY,
+				"volume %s is held by %s; 'dmmigrate remove %s --collapse' moves its holders onto its device and removes it",
+				name, holder, name);
+	return DMM_OK;
+}
+
 int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
 {
 	struct dmm__dm_dev info;
@@ -280,7 +320,8 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 		ctx->already_done = true;
 		if (dmm__lock(ctx, name, &lock))
 			return DMM_OK;
-		if (dmm__home_read(name, &home))
+		r = dmm__stack_repair(ctx, name);
+		if (!r && dmm__home_read(name, &home))
 			r = dmm__home_forget(ctx, name, 0);
 		if (!r)
 			dmm__done_clear(name);
@@ -295,12 +336,7 @@ int dmm_remove(struct dmm_ctx *ctx, const char *name)
 			     "volume %s is migrating; confirm or abort it first",
 			     name);
 	else
-		r = dmm__dm_remove(ctx, name);
-	/* Gone for good: no record may bring it back at the next boot. */
-	if (!r)
-		r = dmm__home_forget(ctx, name, 0);
-	if (!r)
-		dmm__done_clear(name);
+		r = held_volume(ctx, name) ?: dmm__volume_remove(ctx, name);
 	unlock_volume(ctx, name, lock);
 	return r;
 }
@@ -881,7 +917,7 @@ static int post_copy_abort(struct dmm_ctx *ctx, const char *name,
 	int r;
 
 	dmm__hold_signals(&old);
-	r = dmm__dm_suspend(ctx, name) ?:
+	r = dmm__dm_suspend(ctx, name, false) ?:
 	    dmm__volume_read(ctx, name, st);
 	if (!r && st->rollback_lost)
 		r = dmm__err(ctx, DMM_ESTATE,

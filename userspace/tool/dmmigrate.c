@@ -50,6 +50,9 @@ enum {
 	OPT_HELP	= 1 << 18,
 	OPT_WINDOW	= 1 << 19,
 	OPT_POST_COPY	= 1 << 20,
+	OPT_INTERPOSE	= 1 << 21,
+	OPT_COLLAPSE	= 1 << 22,
+	OPT_KEY_FILE	= 1 << 23,
 	/* Every command takes these, before or after its name. */
 	OPT_GLOBAL	= OPT_JSON | OPT_VERBOSE | OPT_QUIET | OPT_HELP,
 };
@@ -76,12 +79,16 @@ static const struct option long_options[] = {
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "window",		required_argument,	NULL, OPT_WINDOW },
 	{ "post-copy",		no_argument,		NULL, OPT_POST_COPY },
+	{ "interpose",		no_argument,		NULL, OPT_INTERPOSE },
+	{ "collapse",		no_argument,		NULL, OPT_COLLAPSE },
+	{ "key-file",		required_argument,	NULL, OPT_KEY_FILE },
 	{ NULL, 0, NULL, 0 }
 };
 
 struct options {
 	unsigned int set;		/* OPT_* given */
 	const char *metadata;
+	const char *key_file;		/* a LUKS passphrase, for a stack move */
 	uint64_t region_bytes;
 	uint64_t rate;
 	uint64_t window_bytes;		/* 0: the target's default */
@@ -362,18 +369,44 @@ static int run_verify(struct dmm_ctx *ctx, const char *name, unsigned int flags,
 	return r;
 }
 
+static void answer_swap(struct dmm_ctx *ctx, const char *name,
+			const char *done, unsigned int pause_ms)
+{
+	bool already = dmm_already_done(ctx);
+
+	answer_done(name, already ? "already" : done);
+	if (json && already)
+		dmm_json_null(answer(), "pause_ms");
+	else if (json)
+		dmm_json_u64(answer(), "pause_ms", pause_ms);
+}
+
 static int cmd_create(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
+	unsigned int pause_ms = 0;
 	int r;
 
-	(void)o;
-	r = dmm_create(ctx, args[0], args[1]);
+	if ((o->set & OPT_KEY_FILE) && !(o->set & OPT_INTERPOSE))
+		return usage_error("--key-file is for create --interpose");
+	if (!(o->set & OPT_INTERPOSE)) {
+		r = dmm_create(ctx, args[0], args[1]);
+		if (r)
+			return fail(ctx, r);
+		if (dmm_already_done(ctx))
+			say("%s: already created over %s\n", args[0], args[1]);
+		answer_done(args[0], dmm_already_done(ctx) ? "already" : "created");
+		return 0;
+	}
+	r = dmm_interpose(ctx, args[0], args[1], o->key_file, &pause_ms);
 	if (r)
 		return fail(ctx, r);
 	if (dmm_already_done(ctx))
-		say("%s: already created over %s\n", args[0], args[1]);
-	answer_done(args[0], dmm_already_done(ctx) ? "already" : "created");
+		say("%s: already under the stack over %s\n", args[0], args[1]);
+	else
+		say("%s: under the stack over %s (I/O paused %u ms)\n", args[0],
+		    args[1], pause_ms);
+	answer_swap(ctx, args[0], "interposed", pause_ms);
 	return 0;
 }
 
@@ -487,18 +520,6 @@ static int cmd_wait(struct dmm_ctx *ctx, char **args,
 }
 
 /* "confirmed"/"aborted" or "already", and how long I/O was paused. */
-static void answer_swap(struct dmm_ctx *ctx, const char *name,
-			const char *done, unsigned int pause_ms)
-{
-	bool already = dmm_already_done(ctx);
-
-	answer_done(name, already ? "already" : done);
-	if (json && already)
-		dmm_json_null(answer(), "pause_ms");
-	else if (json)
-		dmm_json_u64(answer(), "pause_ms", pause_ms);
-}
-
 static int cmd_confirm(struct dmm_ctx *ctx, char **args,
 		       const struct options *o)
 {
@@ -673,9 +694,24 @@ static int cmd_list(struct dmm_ctx *ctx, char **args,
 static int cmd_remove(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
-	(void)o;
-	return repeatable(ctx, args[0], dmm_remove(ctx, args[0]), "removed",
-			  "removed");
+	unsigned int pause_ms = 0;
+	int r;
+
+	if ((o->set & OPT_KEY_FILE) && !(o->set & OPT_COLLAPSE))
+		return usage_error("--key-file is for remove --collapse");
+	if (!(o->set & OPT_COLLAPSE))
+		return repeatable(ctx, args[0], dmm_remove(ctx, args[0]),
+				  "removed", "removed");
+	r = dmm_collapse(ctx, args[0], o->key_file, &pause_ms);
+	if (r)
+		return fail(ctx, r);
+	if (dmm_already_done(ctx))
+		say("%s: already removed\n", args[0]);
+	else
+		say("%s: removed, its holders on its device (I/O paused %u ms)\n",
+		    args[0], pause_ms);
+	answer_swap(ctx, args[0], "collapsed", pause_ms);
+	return 0;
 }
 
 /* What monitor last told of a volume. */
@@ -987,8 +1023,9 @@ static int cmd_probe(struct dmm_ctx *ctx, char **args,
 }
 
 static const struct command commands[] = {
-	{ "create", cmd_create, 2, 2, 0, "NAME DEVICE",
-	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate" },
+	{ "create", cmd_create, 2, 2, OPT_INTERPOSE | OPT_KEY_FILE,
+	  "NAME DEVICE [--interpose [--key-file FILE]]",
+	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate; --interpose: under the dm stack that holds it" },
 	{ "start", cmd_start, 2, 2,
 	  OPT_METADATA | OPT_FRESH | OPT_REGION | OPT_RATE | OPT_FORCE |
 	  OPT_PAUSED | OPT_WINDOW | OPT_POST_COPY,
@@ -1018,7 +1055,9 @@ static const struct command commands[] = {
 	{ "monitor", cmd_monitor, 0, 1, OPT_TIMEOUT, "[NAME] [--timeout SECONDS]",
 	  "a line per change of state, leg health, verify or progress, from dm events" },
 	{ "list", cmd_list, 0, 0, 0, "", "list volumes and their state" },
-	{ "remove", cmd_remove, 1, 1, 0, "NAME", "remove an idle volume" },
+	{ "remove", cmd_remove, 1, 1, OPT_COLLAPSE | OPT_KEY_FILE,
+	  "NAME [--collapse [--key-file FILE]]",
+	  "remove an idle volume; --collapse: its holders onto its device first" },
 	{ "activate", cmd_activate, 0, 1, OPT_METADATA | OPT_TIMEOUT,
 	  "[NAME] | --metadata DEVICE [--timeout SECONDS]",
 	  "after a reboot: bring back the volumes recorded on metadata devices" },
@@ -1061,6 +1100,9 @@ static int parse_value(int opt, const char *arg, struct options *o)
 	switch (opt) {
 	case OPT_METADATA:
 		o->metadata = arg;
+		return 0;
+	case OPT_KEY_FILE:
+		o->key_file = arg;
 		return 0;
 	case OPT_REGION:
 		if (dmm_parse_size(arg, &o->region_bytes))
