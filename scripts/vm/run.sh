@@ -76,7 +76,8 @@ ktap=$workdir/$name.ktap
 
 # The test programs the guest scripts call.
 helpers=(tools/testing/fuzz/build/dmm-fuzz tools/testing/bench/build/dmm-swap
-	tools/testing/faults/build/dmm-signal-at-suspend.so)
+	tools/testing/faults/build/dmm-signal-at-suspend.so
+	tools/testing/faults/build/dmm-kill-at-ioctl.so)
 # DMM_PREBUILT: make check built the module, the tool and the helpers once
 # before starting VMs side by side, which would each run make in one tree.
 # On the debug kernel, the module with its KUnit suites too (kunit_guest.sh).

@@ -281,13 +281,12 @@ int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
 /* volume.c */
 int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
 		     struct dmm_status *st);
-int dmm__volume_lock(struct dmm_ctx *ctx, const char *name,
-		     struct dmm_status *st, int *lock);
 void dmm__volume_unlock(struct dmm_ctx *ctx, const char *name, int lock);
 int dmm__volume_remove(struct dmm_ctx *ctx, const char *name);
 
 /* stack.c: a volume put under a live dm stack, and taken out again. */
 int dmm__stack_repair(struct dmm_ctx *ctx, const char *name);
+int dmm__table_replace_dev(char **params, const char *from, const char *to);
 int dmm__stack_repair_all(struct dmm_ctx *ctx);
 void dmm__start_features(char *buf, size_t len, unsigned int flags,
 			 uint64_t rate, const char *pair, bool fresh,

@@ -181,7 +181,7 @@ static bool movable(const char *type)
  * echoes devices as major:minor, a form no other field of a table takes.
  * Returns the fields replaced, or -ENOMEM.
  */
-static int replace_dev(char **params, const char *from, const char *to)
+int dmm__table_replace_dev(char **params, const char *from, const char *to)
 {
 	size_t flen = strlen(from), tlen = strlen(to), n = 0;
 	char *p = *params, *out, *o;
@@ -235,7 +235,7 @@ static int new_table(struct dmm_ctx *ctx, const struct stack *s,
 	if (r)
 		return r;
 	for (i = 0; i < tab->count; i++) {
-		r = replace_dev(&tab->seg[i].params, s->from, s->to);
+		r = dmm__table_replace_dev(&tab->seg[i].params, s->from, s->to);
 		if (r < 0) {
 			r = dmm__enomem(ctx);
 			goto fail;
@@ -432,7 +432,7 @@ static bool maps(struct dmm_ctx *ctx, const char *layer, const char *dev)
 		return false;
 	for (i = 0; !found && i < tab.count; i++) {
 		copy = strdup(tab.seg[i].params);
-		found = copy && replace_dev(&copy, dev, dev) > 0;
+		found = copy && dmm__table_replace_dev(&copy, dev, dev) > 0;
 		if (copy)
 			explicit_bzero(copy, strlen(copy));
 		free(copy);
@@ -752,15 +752,18 @@ int dmm_collapse(struct dmm_ctx *ctx, const char *name, const char *key_file,
 
 	if (pause_ms)
 		*pause_ms = 0;
-	r = dmm__check_name(ctx, name) ?: dmm__dm_info(ctx, name, &info);
+	r = dmm__check_name(ctx, name) ?: dmm__lock(ctx, name, &lock);
 	if (r)
 		return r;
-	/* Gone: a collapse repeated, or a remove. */
-	if (!info.exists)
+	r = dmm__repair(ctx, name, NULL) ?: dmm__dm_info(ctx, name, &info);
+	/* Gone (a collapse repeated, or completed by the repair): a remove's. */
+	if (!r && !info.exists) {
+		dmm__volume_unlock(ctx, name, lock);
 		return dmm_remove(ctx, name);
-	r = dmm__volume_lock(ctx, name, &st, &lock);
+	}
+	r = r ?: dmm__volume_read(ctx, name, &st);
 	if (r)
-		return r;
+		goto out;
 	if (st.state != DMM_STATE_IDLE) {
 		r = dmm__err(ctx, DMM_ESTATE,
 			     "volume %s is migrating; confirm or abort it first",

@@ -131,12 +131,6 @@ static int volume_lock(struct dmm_ctx *ctx, const char *name,
 	return r;
 }
 
-int dmm__volume_lock(struct dmm_ctx *ctx, const char *name,
-		     struct dmm_status *st, int *lock)
-{
-	return volume_lock(ctx, name, st, lock, NULL);
-}
-
 /*
  * Settle the step just taken (see dmm__step_finish()). If even that
  * fails the state file stays, and the next command on the volume

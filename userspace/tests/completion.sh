@@ -35,6 +35,8 @@ expect "confirm" dmmigrate -v conf
 expect "--region-size --rate" dmmigrate start vol /dev/null --r
 expect "--wait --wipe-source" dmmigrate confirm vol --w
 expect "--json" dmmigrate list --j
+expect "--interpose" dmmigrate create vol /dev/null --i
+expect "--collapse" dmmigrate remove vol --c
 expect "--quiet" dmmigrate --q
 expect "--metadata --timeout --json --help" dmmigrate activate --
 expect "--export --json --help" dmmigrate probe /dev/null --

@@ -96,6 +96,15 @@ expect "start: --post-copy needs --metadata" 1 "post-copy needs a metadata devic
 	start vol0 /dev/null --post-copy
 expect "start: --post-copy takes no value" 1 "" \
 	start vol0 /dev/null --metadata /dev/null --post-copy=yes
+expect "create: --key-file is for --interpose" 1 "--key-file is for create --interpose" \
+	create vol0 /dev/null --key-file /dev/null
+expect "create: --key-file needs a file" 1 "" create vol0 /dev/null --interpose --key-file
+expect "create --interpose: a key file that cannot be read" 1 "cannot read the key file" \
+	create vol0 /dev/null --interpose --key-file /nonexistent
+expect "remove: --key-file is for --collapse" 1 "--key-file is for remove --collapse" \
+	remove vol0 --key-file /dev/null
+expect "remove: --interpose is not its option" 1 "not valid for remove" remove vol0 --interpose
+expect "create: --collapse is not its option" 1 "not valid for create" create vol0 /dev/null --collapse
 expect "post-copy: a name is needed" 1 "usage: dmmigrate post-copy NAME" post-copy
 expect "post-copy: two names" 1 "usage: dmmigrate post-copy NAME" post-copy a b
 expect "post-copy: bad name" 1 "invalid volume name 'a/b'" post-copy a/b

@@ -310,6 +310,45 @@ static void check_json_in_locale(const struct dmm_status *st, const char *want,
 	setlocale(LC_ALL, "C");
 }
 
+/* A holder's table: its device fields replaced, nothing else. */
+static void test_stack_table(void)
+{
+	static const struct {
+		const char *in, *out;
+		int count;
+	} cases[] = {
+		{ "254:16 2048", "253:3 2048", 1 },
+		{ "2 64 254:16 0 254:160 0", "2 64 253:3 0 254:160 0", 1 },
+		{ "aes-xts-plain64 :64:logon:cryptsetup:1254:16-d0 0 254:16 32768",
+		  "aes-xts-plain64 :64:logon:cryptsetup:1254:16-d0 0 253:3 32768", 1 },
+		{ "0 0 1 1 round-robin 0 2 1 254:16 1 254:16 1",
+		  "0 0 1 1 round-robin 0 2 1 253:3 1 253:3 1", 2 },
+		{ "254:1 0", "254:1 0", 0 },
+		{ "8:0  254:16", "8:0  253:3", 1 },
+	};
+	char desc[64];
+	unsigned int i;
+	char *p;
+	int n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = strdup(cases[i].in);
+		n = p ? dmm__table_replace_dev(&p, "254:16", "253:3") : -1;
+		check(n == cases[i].count && !strcmp(p, cases[i].out),
+		      "stack: '%s' -> '%s' (%d replaced)", cases[i].in, p, n);
+		free(p);
+	}
+	check(dmm__crypt_key_desc("aes-xts-plain64 :64:logon:cryptsetup:ab-d0 0 8:0 0",
+				  desc, sizeof(desc)) &&
+	      !strcmp(desc, "cryptsetup:ab-d0"),
+	      "crypt: the keyring description of a key by reference");
+	check(!dmm__crypt_key_desc("aes-xts-plain64 00ff 0 8:0 0", desc,
+				   sizeof(desc)) &&
+	      !dmm__crypt_key_desc("aes-xts-plain64 - 0 8:0 0", desc,
+				   sizeof(desc)),
+	      "crypt: a key in the table or none is no reference");
+}
+
 static void test_json(void)
 {
 	struct dmm_status st = { .name = "vol0", .len_sectors = 2097152 };
@@ -464,6 +503,7 @@ int main(void)
 	test_status();
 	test_table();
 	test_json();
+	test_stack_table();
 	test_name(ctx);
 	test_lock(ctx);
 	test_record();

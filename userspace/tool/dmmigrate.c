@@ -1102,6 +1102,10 @@ static int parse_value(int opt, const char *arg, struct options *o)
 		o->metadata = arg;
 		return 0;
 	case OPT_KEY_FILE:
+		/* Refused before anything is changed, not when first needed. */
+		if (strcmp(arg, "-") && access(arg, R_OK))
+			return usage_error("cannot read the key file %s: %s", arg,
+					   strerror(errno));
 		o->key_file = arg;
 		return 0;
 	case OPT_REGION:
