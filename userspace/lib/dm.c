@@ -40,6 +40,8 @@ struct dm_req {
 
 /* libdm's logger is global; this is the context of the running task. */
 static __thread struct dmm_ctx *log_ctx;
+/* The running task carries a key: libdm's debug lines (tables) are dropped. */
+static __thread bool log_secure;
 
 __attribute__((format(printf, 5, 6)))
 static void dm_log(int level, const char *file, int line, int dm_errno,
@@ -63,6 +65,8 @@ static void dm_log(int level, const char *file, int line, int dm_errno,
 	/* Keep the first problem: later ones are its consequences. */
 	if ((level & 7) <= LIBDM_LOG_WARN && !ctx->dm_err[0])
 		strcpy(ctx->dm_err, msg);
+	else if (log_secure)
+		return;
 	dmm__log(ctx, DMM_LOG_DEBUG, "libdevmapper: %s", msg);
 }
 
@@ -114,6 +118,7 @@ static int dm_run(struct dmm_ctx *ctx, const struct dm_req *req)
 	int r;
 
 	log_ctx = ctx;
+	log_secure = req->secure;
 	ctx->dm_err[0] = '\0';
 	dm_log_with_errno_init(dm_log);
 
@@ -172,6 +177,7 @@ out:
 	if (dmt)
 		dm_task_destroy(dmt);
 	log_ctx = NULL;
+	log_secure = false;
 	return r;
 }
 

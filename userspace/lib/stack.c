@@ -130,9 +130,9 @@ static int stack_walk(struct dmm_ctx *ctx, struct stack *s, dev_t dev,
 			break;
 		}
 		snprintf(path, sizeof(path), "/sys/block/%s/dev", de->d_name);
-		l = NULL;
-		if (!dmm__read_dev_file(path, &holder))
-			l = layer_find(s, holder);
+		if (dmm__read_dev_file(path, &holder))
+			continue;	/* gone meanwhile */
+		l = layer_find(s, holder);
 		if (!l && s->count == STACK_LAYERS) {
 			r = dmm__err(ctx, DMM_EUSAGE,
 				     "more than %d dm devices are stacked over %s; dmmigrate reloads at most %d at once",
@@ -145,7 +145,7 @@ static int stack_walk(struct dmm_ctx *ctx, struct stack *s, dev_t dev,
 			l->dev = holder;
 			if (sysfs_read(holder, "dm/name", l->name,
 				       sizeof(l->name)))
-				continue;	/* gone meanwhile */
+				continue;
 			s->count++;
 		}
 		if (depth == 1)
@@ -176,6 +176,21 @@ static bool movable(const char *type)
 	return false;
 }
 
+/* The fields of @params that are exactly @dev ("major:minor"). */
+static int count_dev(const char *params, const char *dev)
+{
+	size_t len = strlen(dev);
+	const char *p;
+	int count = 0;
+
+	for (p = params; *p; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (!strncmp(p, dev, len) && (p[len] == ' ' || !p[len]))
+			count++;
+	}
+	return count;
+}
+
 /*
  * In @params, every field that is exactly @from becomes @to: the kernel
  * echoes devices as major:minor, a form no other field of a table takes.
@@ -183,19 +198,13 @@ static bool movable(const char *type)
  */
 int dmm__table_replace_dev(char **params, const char *from, const char *to)
 {
-	size_t flen = strlen(from), tlen = strlen(to), n = 0;
-	char *p = *params, *out, *o;
-	int count = 0;
+	size_t flen = strlen(from), tlen = strlen(to);
+	int count = count_dev(*params, from);
+	char *p, *out, *o;
 
-	for (p = *params; *p; p += strcspn(p, " ")) {
-		p += strspn(p, " ");
-		if (!strncmp(p, from, flen) && (p[flen] == ' ' || !p[flen]))
-			count++;
-	}
 	if (!count)
 		return 0;
-	n = strlen(*params) + count * tlen + 1;
-	out = malloc(n);
+	out = malloc(strlen(*params) + count * tlen + 1);
 	if (!out)
 		return -ENOMEM;
 	for (p = *params, o = out; *p;) {
@@ -424,19 +433,13 @@ static bool stack_recorded(const char *name, struct stack *s)
 static bool maps(struct dmm_ctx *ctx, const char *layer, const char *dev)
 {
 	struct dmm__dm_tab tab;
-	char *copy;
 	unsigned int i;
 	bool found = false;
 
 	if (dmm__dm_tab_read(ctx, layer, &tab))
 		return false;
-	for (i = 0; !found && i < tab.count; i++) {
-		copy = strdup(tab.seg[i].params);
-		found = copy && dmm__table_replace_dev(&copy, dev, dev) > 0;
-		if (copy)
-			explicit_bzero(copy, strlen(copy));
-		free(copy);
-	}
+	for (i = 0; !found && i < tab.count; i++)
+		found = count_dev(tab.seg[i].params, dev) > 0;
 	dmm__dm_tab_free(&tab);
 	return found;
 }

@@ -334,10 +334,13 @@ converge() {
 # the stall. "confirm" is dmmigrate confirm ("confirm_md" with a metadata
 # device on the unthrottled disk), "swap1" a one-process swap,
 # "swap3" three dmsetup commands, "none" no swap at all (the throttled
-# legs' own worst latency); the second value is the suspended time the
-# swapping process measured (ms), where it reports one.
+# legs' own worst latency); "interpose" and "collapse" move the bottom of
+# a two-layer stack (fio on a linear device over a linear device over the
+# leg, as an LV on a crypt device) under a volume and out again; the second
+# value is the suspended time the swapping process measured (ms), where it
+# reports one.
 cutover() {
-	local how=$1 round=$2 fio_pid lat inproc=- md=()
+	local how=$1 round=$2 fio_pid lat inproc=- md=() on=/dev/mapper/vol
 	# dm uuids: the devices of a migration with metadata must be found
 	# again after a reboot.
 	dmsetup create s32 --uuid DMM-BENCH-s32 --table "0 $cut_len linear $src 0"
@@ -354,10 +357,15 @@ cutover() {
 			[ "$how" = confirm_md ] && dmsetup remove m32
 			return 1
 		fi
+	elif [ "$how" = interpose ] || [ "$how" = collapse ]; then
+		on=/dev/mapper/top
+		dmsetup create mid --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"
+		dmsetup create top --table "0 $cut_len linear $(majmin /dev/mapper/mid) 0"
+		[ "$how" = interpose ] || dmmigrate create vol /dev/mapper/s32 --interpose > /dev/null
 	else
 		dmsetup create vol --table "0 $cut_len linear $(majmin /dev/mapper/s32) 0"
 	fi
-	fio --name=cut --filename=/dev/mapper/vol --direct=1 --ioengine=psync \
+	fio --name=cut --filename="$on" --direct=1 --ioengine=psync \
 		--rw=randwrite --bs=4k --time_based --runtime=6 \
 		--output-format=terse --terse-version=3 > /tmp/cut.out 2> /dev/null &
 	fio_pid=$!
@@ -365,6 +373,11 @@ cutover() {
 	case $how in
 	confirm | confirm_md)
 		inproc=$(dmmigrate confirm vol | sed -n 's/.*I\/O paused \([0-9]*\) ms.*/\1/p') ;;
+	interpose)
+		inproc=$(dmmigrate create vol /dev/mapper/s32 --interpose |
+			sed -n 's/.*I\/O paused \([0-9]*\) ms.*/\1/p') ;;
+	collapse)
+		inproc=$(dmmigrate remove vol --collapse | sed -n 's/.*I\/O paused \([0-9]*\) ms.*/\1/p') ;;
 	swap1)
 		inproc=$(dmm-swap vol "0 $cut_len linear $(majmin /dev/mapper/d32) 0" |
 			awk '{ printf "%.1f", $1 / 1000 }') ;;
@@ -378,6 +391,9 @@ cutover() {
 	lat=$(cut -d';' -f56 < /tmp/cut.out)
 	if [ "$how" = confirm ] || [ "$how" = confirm_md ]; then
 		dmmigrate remove vol > /dev/null
+	elif [ "$on" = /dev/mapper/top ]; then
+		dmmigrate remove vol --collapse > /dev/null
+		dmsetup remove top mid
 	else
 		dmsetup remove vol
 	fi
@@ -461,7 +477,7 @@ for round in $(seq "$rounds"); do
 		converge "$load" "$round"
 	done
 	want cutover && for i in 1 2 3 4; do
-		for how in confirm confirm_md swap1 swap3 none; do
+		for how in confirm confirm_md interpose collapse swap1 swap3 none; do
 			cutover "$how" "$round"
 		done
 	done

@@ -245,7 +245,10 @@ window_row() {
 	echo "\`dmmigrate confirm\` (confirm_md: of a migration with a metadata"
 	echo "device, on an unthrottled disk), swap1 a one-process swap (the new table loaded"
 	echo "before the suspend), swap3 three \`dmsetup\` commands, none no swap at all"
-	echo "(the throttled legs' own worst latency). Suspended is the"
+	echo "(the throttled legs' own worst latency); interpose and collapse are"
+	echo "\`dmmigrate create --interpose\` and \`remove --collapse\` under a two-layer"
+	echo "stack (fio on a linear device over a linear device over the leg, as an"
+	echo "LV on a crypt device), which suspend two devices and reload one. Suspended is the"
 	echo "time the swapping process measured itself, from the suspend ioctl's"
 	echo "start to the resume ioctl's end; the resume ioctl destroys the old"
 	echo "table after I/O has resumed, so for confirm (a migrate table's"
@@ -256,7 +259,7 @@ window_row() {
 	echo "| swap | median stall ms | worst ms | of swap1 | suspended ms (median) |"
 	echo "|---|---|---|---|---|"
 	one=$(med cutover swap1 5)
-	for how in confirm confirm_md swap1 swap3 none; do
+	for how in confirm confirm_md interpose collapse swap1 swap3 none; do
 		v=$(med cutover $how 5)
 		echo "| $how | $v | $(maxof cutover $how 5) | $(ratio "$v" "$one") | $(med cutover $how 6) |"
 	done

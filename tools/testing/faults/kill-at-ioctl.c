@@ -4,16 +4,21 @@
  *
  * Kills the process (SIGKILL, which nothing can hold) just before its Nth
  * device-mapper ioctl that changes something: a create, a table load or
- * clear, a suspend or resume, a remove. Running a command with N = 1, 2,
- * ... until it completes kills it between every two of its steps.
+ * clear, a suspend or resume, a remove. With N = 0 it kills nothing and
+ * writes, as it exits, how many there were to the file DMM_KILL_COUNT:
+ * running the command again with N = 1 to that count kills it between
+ * every two of its steps.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <linux/dm-ioctl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+
+static int count;
 
 static int changes(unsigned long request)
 {
@@ -25,7 +30,6 @@ static int changes(unsigned long request)
 int ioctl(int fd, unsigned long request, ...)
 {
 	static int (*real)(int, unsigned long, void *);
-	static int count;
 	const char *at = getenv("DMM_KILL_AT");
 	void *arg;
 	va_list ap;
@@ -38,4 +42,19 @@ int ioctl(int fd, unsigned long request, ...)
 	if (at && changes(request) && ++count == atoi(at))
 		raise(SIGKILL);
 	return real(fd, request, arg);
+}
+
+__attribute__((destructor))
+static void report_count(void)
+{
+	const char *path = getenv("DMM_KILL_COUNT");
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", count);
+		fclose(f);
+	}
 }

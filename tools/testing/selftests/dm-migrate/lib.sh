@@ -414,14 +414,14 @@ load_pass() {
 		--eta=never "${@:3}" > "/tmp/load-$2.out" 2>&1
 }
 
-# load_start DEV: passes in the background until load_stop.
+# load_start DEV [FIO-ARGS...]: passes in the background until load_stop.
 load_start() {
 	rm -f /tmp/load*
 	(
 		pass=0
 		while [ ! -e /tmp/load.stop ]; do
 			pass=$((pass + 1))
-			load_pass "$1" "$pass" || { echo "$pass" > /tmp/load.failed; exit 1; }
+			load_pass "$1" "$pass" "${@:2}" || { echo "$pass" > /tmp/load.failed; exit 1; }
 			echo "$pass" > /tmp/load.passes
 		done
 	) &

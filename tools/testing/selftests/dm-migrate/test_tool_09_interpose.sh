@@ -6,11 +6,12 @@
 #   under a file load: refused without the passphrase and with a wrong
 #   one, nothing changed; interposed with it, the crypt table's key field
 #   unchanged (by reference), migrated with a metadata device, confirmed
-#   wiping the old disk, collapsed; then closed, found by its LUKS UUID on
+#   wiping the old disk, collapsed leaving no trace (no file, no record to
+#   bring the volume back); then closed, found by its LUKS UUID on
 #   the new disk only, opened, fsck clean, every file's checksum equal;
 # - LUKS2 opened without the keyring (the key in the table): interposed
 #   and collapsed with no passphrase, the table byte for byte as before
-#   but for the device;
+#   but for the device, the key in no line of -v's debug output;
 # - an LVM volume group on one disk, three LVs: two ext4 under file loads,
 #   one raw under fio with tagged writes; interposed, migrated, confirmed,
 #   collapsed; then deactivated and activated again with a filter that
@@ -52,8 +53,9 @@ printf 'test passphrase' > "$key"
 printf 'wrong' > /tmp/wrong
 
 # files_start DIR: a writer in the background until files_stop DIR: files
-# of 1-64 KiB written and synced one after another, each one's checksum
-# listed once it is on disk, an error ending it.
+# of 1-64 KiB written and synced one after another (paced, leaving the
+# emulated CPU to the commands), each one's checksum listed once it is on
+# disk, an error ending it.
 files_start() {
 	local dir=$1
 	rm -f "$dir.stop" "$dir.failed" "$dir.sums"
@@ -66,6 +68,7 @@ files_start() {
 			echo "$(md5sum < "$dir/f$i" | cut -c1-32) f$i" >> "$dir.sums"
 			[ $((i % 200)) -eq 0 ] && rm -f "$dir/f$((i - 150))" &&
 				sed -i "/ f$((i - 150))\$/d" "$dir.sums"
+			sleep 0.05
 		done
 	) &
 	echo $! > "$dir.pid"
@@ -144,9 +147,10 @@ expect "migrated under the live crypt device and confirmed, the old disk wiped" 
 	'[ "$rc" -eq 0 ] && linear_on vk "$b" && ! blkid -p "$a" > /dev/null 2>&1'
 tool --json remove vk --collapse --key-file "$key"
 pause=$(jfield pause_ms)
-expect "collapsed: the crypt device maps the new disk, the volume is gone" \
+expect "collapsed: the crypt device maps the new disk, no trace of the volume left" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table luks | awk "{ print \$5 \" \" \$7 }")" = "$keyref $(majmin "$b")" ] &&
-	 ! dmsetup info vk > /dev/null 2>&1 && dm_settled luks'
+	 ! dmsetup info vk > /dev/null 2>&1 && dm_settled luks && [ -z "$(ls /run/dmmigrate/vk.* 2> /dev/null)" ] &&
+	 ! dmmigrate activate --metadata "$m" > /dev/null 2>&1'
 diag "collapse paused I/O $pause ms"
 ktap_check "the file load never failed" files_stop /mnt/x
 umount /mnt/x && cryptsetup close luks
@@ -165,9 +169,11 @@ cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 10
 mkfs.ext4 -q /dev/mapper/plain && mount /dev/mapper/plain /mnt/x || die "ext4 on plain"
 files_start /mnt/x
 want=$(direct_table plain "$a")
-tool create vp "$a" --interpose
-expect "key in the table: interposed without a passphrase, the table as before but the device" \
-	'[ "$rc" -eq 0 ] && [ "$(direct_table plain /dev/mapper/vp)" = "$want" ]'
+hexkey=$(dmsetup table --showkeys plain | awk '{ print $5 }')
+tool -v create vp "$a" --interpose
+expect "key in the table: interposed without a passphrase, the table as before but the device, the key never printed" \
+	'[ "$rc" -eq 0 ] && [ "$(direct_table plain /dev/mapper/vp)" = "$want" ] &&
+	 [ ${#hexkey} -ge 64 ] && ! grep -qi "$hexkey" <<< "$out$err" && grep -q libdevmapper <<< "$err"'
 tool remove vp --collapse
 expect "and collapsed back onto its disk, the table as before" \
 	'[ "$rc" -eq 0 ] && [ "$(direct_table plain "$a")" = "$want" ] && files_stop /mnt/x && files_equal /mnt/x'
@@ -181,7 +187,7 @@ for lv in l1 l2; do mkfs.ext4 -q "/dev/mapper/vg-$lv" || die "mkfs $lv"; done
 mount /dev/mapper/vg-l1 /mnt/y && mount /dev/mapper/vg-l2 /mnt/z || die "mount the LVs"
 files_start /mnt/y
 files_start /mnt/z
-load_start /dev/mapper/vg-l3
+load_start /dev/mapper/vg-l3 --rate_iops=100
 tool create vl "$c" --interpose
 expect "interposed under three LVs: each maps the volume" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table | grep -c "linear $(majmin /dev/mapper/vl) ")" = 3 ] &&

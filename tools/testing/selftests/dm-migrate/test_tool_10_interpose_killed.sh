@@ -22,8 +22,6 @@ command -v cryptsetup > /dev/null && command -v lvm > /dev/null ||
 [ -f "$kill_at" ] || die "no $kill_at"
 load_migrate || die "cannot load dm-migrate"
 
-# The plan is known once every step has been killed: count them first,
-# running each command through the preload without a kill.
 key=/tmp/passphrase
 printf 'test passphrase' > "$key"
 lvmconf='devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
@@ -55,21 +53,28 @@ killed() {
 
 # whole: the stack is whole: every layer resumed with no table waiting, the
 # crypt device over the disk with no volume, or over the volume, linear
-# over the disk; prints "disk" or "volume".
+# over the disk, and no move recorded; prints "disk" or "volume". Two
+# dmsetup runs in all: each costs the emulated CPU.
 whole() {
-	local dev
-	for dev in luks vg-fs vg-raw; do dm_settled "$dev" > /dev/null || return 1; done
-	dev=$(dmsetup table luks | awk '{ print $7 }')
-	if [ "$dev" = "$(majmin "$a")" ] && ! dmsetup info v > /dev/null 2>&1 &&
-		[ -z "$(ls /run/dmmigrate/*.stack 2> /dev/null)" ]; then
+	local info tables dev vol
+	# attr: L (live table), then I if a table is loaded, s if suspended.
+	info=$(dmsetup info -c --noheadings -o name,attr,major,minor --separator ' ')
+	tables=$(dmsetup table)
+	if awk '$2 !~ /^L--/ { bad = 1 } END { exit !bad }' <<< "$info"; then
+		diag "not settled: $(tr '\n' ';' <<< "$info")"
+		return 1
+	fi
+	dev=$(awk '$1 == "luks:" { print $8 }' <<< "$tables")
+	vol=$(awk '$1 == "v" { print $3 ":" $4 }' <<< "$info")
+	if [ -n "$(ls /run/dmmigrate/*.stack 2> /dev/null)" ]; then
+		diag "a move is still recorded: $(ls /run/dmmigrate)"
+	elif [ -z "$vol" ] && [ "$dev" = "$(majmin "$a")" ]; then
 		echo disk
-	elif dmsetup info v > /dev/null 2>&1 && [ "$dev" = "$(majmin /dev/mapper/v)" ] &&
-		dm_settled v > /dev/null && linear_on v "$a" > /dev/null &&
-		[ -z "$(ls /run/dmmigrate/*.stack 2> /dev/null)" ]; then
+	elif [ -n "$vol" ] && [ "$dev" = "$vol" ] &&
+		grep -q "^v: 0 $(sectors "$a") linear $(majmin "$a") 0\$" <<< "$tables"; then
 		echo volume
 	else
-		diag "crypt over $dev: $(dmsetup table | tr '\n' ';') $(ls /run/dmmigrate)"
-		return 1
+		diag "crypt over $dev, volume $vol: $(tr '\n' ';' <<< "$tables")"
 	fi
 }
 
@@ -85,24 +90,21 @@ settle() {
 
 interpose=(create v "$a" --interpose --key-file "$key")
 collapse=(remove v --collapse --key-file "$key")
-steps_interpose=0
-while killed $((steps_interpose + 1)) "${interpose[@]}"; do
-	settle again "${interpose[@]}" && tool_ok remove v --collapse --key-file "$key" ||
-		die "cannot count the steps of interpose"
-	steps_interpose=$((steps_interpose + 1))
-done
-steps_collapse=0
-while killed $((steps_collapse + 1)) "${collapse[@]}"; do
-	settle again "${collapse[@]}" && tool_ok create v "$a" --interpose --key-file "$key" ||
-		die "cannot count the steps of collapse"
-	steps_collapse=$((steps_collapse + 1))
-done
-tool_ok remove v --collapse --key-file "$key" || die "cannot collapse"
+# steps ARGS...: run dmmigrate ARGS through the preload, killing nothing;
+# prints how many dm steps it took.
+steps() {
+	DMM_KILL_AT=0 DMM_KILL_COUNT=/tmp/steps LD_PRELOAD=$kill_at dmmigrate "$@" > /dev/null &&
+		cat /tmp/steps
+}
+steps_interpose=$(steps "${interpose[@]}") && steps_collapse=$(steps "${collapse[@]}") ||
+	die "cannot interpose and collapse through the preload"
 [ "$steps_interpose" -ge 8 ] && [ "$steps_collapse" -ge 6 ] ||
 	die "too few steps counted ($steps_interpose, $steps_collapse): the preload does not reach the tool"
 ktap_plan $((2 * (steps_interpose + steps_collapse) + 2))
 diag "interpose takes $steps_interpose dm steps, collapse $steps_collapse"
 
+# The loads paced, so that the emulated CPU is left for the commands: a
+# synced file write every 0.1 s, fio at 100 writes a second.
 rm -f /mnt/x.stop /mnt/x.failed
 (
 	i=0
@@ -110,10 +112,11 @@ rm -f /mnt/x.stop /mnt/x.failed
 		i=$((i + 1))
 		dd if=/dev/urandom of="/mnt/x/f$((i % 50))" bs=4K count=$((RANDOM % 16 + 1)) conv=fsync 2> /dev/null ||
 			{ touch /mnt/x.failed; exit 1; }
+		sleep 0.1
 	done
 ) &
 writer=$!
-load_start /dev/mapper/vg-raw
+load_start /dev/mapper/vg-raw --rate_iops=100
 
 # on STATE: bring the stack to the disk or to the volume, unkilled.
 on() {
