@@ -663,15 +663,21 @@ static void settle(struct dmm_ctx *ctx, const char *name, int r)
 	strcpy(ctx->err, err);
 }
 
-/* @name exists: an interpose repeated after it succeeded is done. */
+/*
+ * @name exists: an interpose repeated after it succeeded is done, if the
+ * volume is over @b and is all that holds it.
+ */
 static int interposed_over(struct dmm_ctx *ctx, const char *name,
 			   const struct dmm__blk *b)
 {
+	unsigned int i, direct = 0;
+	struct dmm__dm_dev info;
 	struct dmm_status st;
+	struct stack s;
 	char dev[32];
 	int r;
 
-	r = dmm__volume_read(ctx, name, &st);
+	r = dmm__volume_read(ctx, name, &st) ?: dmm__dm_info(ctx, name, &info);
 	if (r)
 		return r;
 	majmin(b->dev, dev, sizeof(dev));
@@ -679,6 +685,17 @@ static int interposed_over(struct dmm_ctx *ctx, const char *name,
 		return dmm__err(ctx, DMM_EBUSY,
 				"volume %s already exists over another device; pick another name or remove it first",
 				name);
+	s.count = 0;
+	r = stack_walk(ctx, &s, b->dev, 1, b->name);
+	if (r)
+		return r;
+	for (i = 0; i < s.count; i++)
+		if (s.layer[i].direct)
+			direct++;
+	if (direct != 1 || !layer_find(&s, makedev(info.major, info.minor)))
+		return dmm__err(ctx, DMM_EBUSY,
+				"volume %s exists over %s, but other devices hold %s too; remove the volume (dmmigrate remove %s) and run the interpose again",
+				name, b->name, b->name, name);
 	ctx->already_done = true;
 	return DMM_OK;
 }

@@ -10,6 +10,7 @@
 # (and no volume) or the volume (linear over the disk), and the loads never
 # see an error. Every step is killed twice, once per settling command.
 # vm: -d a:64M -t 900
+# kernels: 6.12 in make check (the tool's kill handling, the same on every kernel; test_tool_09 moves stacks on 6.1)
 # debug-kernel: full run only (the stack moves are userspace's; the debug kernel has no dm-crypt)
 . "$(dirname "$0")/lib.sh"
 
@@ -53,10 +54,11 @@ killed() {
 
 # whole: the stack is whole: every layer resumed with no table waiting, the
 # crypt device over the disk with no volume, or over the volume, linear
-# over the disk, and no move recorded; prints "disk" or "volume". Two
-# dmsetup runs in all: each costs the emulated CPU.
+# over the disk, and no move recorded; $state is then "disk" or "volume",
+# else empty. Two dmsetup runs in all: each costs the emulated CPU.
 whole() {
 	local info tables dev vol
+	state=
 	# attr: L (live table), then I if a table is loaded, s if suspended.
 	info=$(dmsetup info -c --noheadings -o name,attr,major,minor --separator ' ')
 	tables=$(dmsetup table)
@@ -69,10 +71,10 @@ whole() {
 	if [ -n "$(ls /run/dmmigrate/*.stack 2> /dev/null)" ]; then
 		diag "a move is still recorded: $(ls /run/dmmigrate)"
 	elif [ -z "$vol" ] && [ "$dev" = "$(majmin "$a")" ]; then
-		echo disk
+		state=disk
 	elif [ -n "$vol" ] && [ "$dev" = "$vol" ] &&
 		grep -q "^v: 0 $(sectors "$a") linear $(majmin "$a") 0\$" <<< "$tables"; then
-		echo volume
+		state=volume
 	else
 		diag "crypt over $dev, volume $vol: $(tr '\n' ';' <<< "$tables")"
 	fi
@@ -120,7 +122,8 @@ load_start /dev/mapper/vg-raw --rate_iops=100
 
 # on STATE: bring the stack to the disk or to the volume, unkilled.
 on() {
-	[ "$(whole)" = "$1" ] && return 0
+	whole > /dev/null
+	[ "$state" = "$1" ] && return 0
 	if [ "$1" = volume ]; then
 		tool_ok "${interpose[@]}"
 	else
@@ -141,7 +144,7 @@ for way in again activate; do
 				killed "$n" "${collapse[@]}"
 				settle "$way" "${collapse[@]}"
 			fi
-			state=$(whole)
+			whole
 			if [ -n "$state" ] && [ "$rc" -eq 0 ]; then
 				ktap_ok "$what killed before step $n, settled by $way: whole, on the $state"
 			else
