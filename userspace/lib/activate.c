@@ -358,10 +358,13 @@ int dmm_activate(struct dmm_ctx *ctx, const char *name, dmm_activate_fn fn,
 
 	if (name && dmm__check_name(ctx, name))
 		return DMM_EUSAGE;
-	/* Stacks a killed interpose or collapse left: never left suspended. */
-	r = name ? DMM_OK : dmm__stack_repair_all(ctx);
-	if (r)
-		return r;
+	/*
+	 * Stacks a killed interpose or collapse left: never left suspended.
+	 * One that cannot be settled is logged and does not keep the records'
+	 * volumes from coming back.
+	 */
+	if (!name)
+		dmm__stack_repair_all(ctx);
 	r = scan_records(ctx, name, &scan);
 	if (!r && name && !scan.count)
 		r = dmm__err(ctx, DMM_ENODEV,

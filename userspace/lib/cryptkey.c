@@ -66,14 +66,16 @@ static void log_libcryptsetup(int level, const char *msg, void *data)
 static int read_key_file(struct dmm_ctx *ctx, const char *path, char **buf,
 			 size_t *len)
 {
+	bool from_stdin = !strcmp(path, "-");
+	int fd = from_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	size_t size = 0, cap = 4096;
 	char *b = malloc(cap), *grown;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
 	ssize_t n;
+	int err;
 
 	if (fd < 0 || !b) {
 		free(b);
-		if (fd > 0)
+		if (fd >= 0 && !from_stdin)
 			close(fd);
 		return fd < 0 ? dmm__err(ctx, dmm__errno_code(errno),
 					 "cannot read the key file %s: %s; give a readable file",
@@ -95,14 +97,15 @@ static int read_key_file(struct dmm_ctx *ctx, const char *path, char **buf,
 		b = grown;
 		cap *= 2;
 	}
-	if (fd > 0)
+	err = n < 0 ? errno : 0;
+	if (!from_stdin)
 		close(fd);
 	if (n < 0 || size == cap) {
 		explicit_bzero(b, size);
 		free(b);
 		return dmm__err(ctx, DMM_EUSAGE,
 				"cannot read the key file %s: %s; give a file of at most 8 MiB",
-				path, n < 0 ? strerror(errno) : "too large");
+				path, n < 0 ? strerror(err) : "too large");
 	}
 	*buf = b;
 	*len = size;
@@ -116,36 +119,37 @@ static int read_key_file(struct dmm_ctx *ctx, const char *path, char **buf,
  * in reach (a key the user linked into a keyring of theirs).
  */
 int dmm__crypt_key_load(struct dmm_ctx *ctx, const char *holder,
-			const char *desc, const char *key_file, bool *loaded)
+			const char *desc, struct dmm__passphrase *pass,
+			bool *loaded)
 {
 	struct crypt_device *cd = NULL;
-	size_t len = 0;
-	char *pass = NULL;
 	int r;
 
 	*loaded = false;
 	if (key_reachable(desc) >= 0)
 		return DMM_OK;
-	if (!key_file)
+	if (!pass->key_file)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"the crypt device %s keeps its key in the kernel keyring (%s), out of reach of a table reload; give its passphrase with --key-file FILE (- for standard input)",
 				holder, desc);
-	r = read_key_file(ctx, key_file, &pass, &len);
-	if (r)
-		return r;
+	/* Read once: standard input gives it only once, to every holder. */
+	if (!pass->buf) {
+		r = read_key_file(ctx, pass->key_file, &pass->buf, &pass->len);
+		if (r)
+			return r;
+	}
 	r = crypt_init_by_name(&cd, holder);
 	if (!r) {
 		crypt_set_log_callback(cd, log_libcryptsetup, ctx);
-		r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, pass,
-						 len, CRYPT_ACTIVATE_KEYRING_KEY);
+		r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT,
+						 pass->buf, pass->len,
+						 CRYPT_ACTIVATE_KEYRING_KEY);
 	}
-	explicit_bzero(pass, len);
-	free(pass);
 	crypt_free(cd);
 	if (r < 0)
 		return dmm__err(ctx, r == -EPERM ? DMM_EPERM : DMM_EUSAGE,
 				"the key file %s does not open the crypt device %s (%s); give its LUKS passphrase",
-				key_file, holder, strerror(-r));
+				pass->key_file, holder, strerror(-r));
 	*loaded = true;
 	if (key_reachable(desc) < 0) {
 		dmm__crypt_key_drop(desc);
@@ -165,4 +169,14 @@ void dmm__crypt_key_drop(const char *desc)
 	if (id >= 0)
 		syscall(SYS_keyctl, KEYCTL_UNLINK, id,
 			KEY_SPEC_THREAD_KEYRING);
+}
+
+void dmm__passphrase_wipe(struct dmm__passphrase *pass)
+{
+	if (!pass->buf)
+		return;
+	explicit_bzero(pass->buf, pass->len);
+	free(pass->buf);
+	pass->buf = NULL;
+	pass->len = 0;
 }

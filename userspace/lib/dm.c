@@ -460,6 +460,8 @@ void dmm__hold_signals(sigset_t *old)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGTSTP);
+	/* A reader of -v's output that goes away (| head) must not kill us. */
+	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 

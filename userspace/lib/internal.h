@@ -268,9 +268,18 @@ void dmm__pair_id(const struct dmm__record *rec, char *buf, size_t len);
 
 /* cryptkey.c: the keyring key of a dm-crypt holder, for its reload. */
 bool dmm__crypt_key_desc(const char *params, char *desc, size_t len);
+/* A LUKS passphrase from --key-file, read at its first need and kept. */
+struct dmm__passphrase {
+	const char *key_file;	/* NULL: none given; "-": standard input */
+	char *buf;
+	size_t len;
+};
+
 int dmm__crypt_key_load(struct dmm_ctx *ctx, const char *holder,
-			const char *desc, const char *key_file, bool *loaded);
+			const char *desc, struct dmm__passphrase *pass,
+			bool *loaded);
 void dmm__crypt_key_drop(const char *desc);
+void dmm__passphrase_wipe(struct dmm__passphrase *pass);
 
 /* identity.c: names of devices that survive reboots and renumbering. */
 int dmm__identity(struct dmm_ctx *ctx, dev_t dev, const char *path,

@@ -429,47 +429,73 @@ static bool stack_recorded(const char *name, struct stack *s)
 	return true;
 }
 
-/* Does the live table of @layer name @dev? */
-static bool maps(struct dmm_ctx *ctx, const char *layer, const char *dev)
+/*
+ * Does the live table of @layer name @dev (into @found)? A layer that is
+ * gone names nothing; one that cannot be read is an error, on which a
+ * repair must not guess.
+ */
+static int maps(struct dmm_ctx *ctx, const char *layer, const char *dev,
+		bool *found)
 {
+	struct dmm__dm_dev info;
 	struct dmm__dm_tab tab;
 	unsigned int i;
-	bool found = false;
+	int r;
 
-	if (dmm__dm_tab_read(ctx, layer, &tab))
-		return false;
-	for (i = 0; !found && i < tab.count; i++)
-		found = count_dev(tab.seg[i].params, dev) > 0;
+	*found = false;
+	r = dmm__dm_info(ctx, layer, &info);
+	if (r || !info.exists)
+		return r;
+	r = dmm__dm_tab_read(ctx, layer, &tab);
+	if (r)
+		return r;
+	for (i = 0; !*found && i < tab.count; i++)
+		*found = count_dev(tab.seg[i].params, dev) > 0;
 	dmm__dm_tab_free(&tab);
-	return found;
+	return DMM_OK;
 }
 
-/* Resume every suspended layer, bottom-up; keeps going past failures. */
+/*
+ * Resume every suspended layer, bottom-up, each failure tried once more;
+ * keeps going past failures and returns the first (a layer that could not
+ * even be asked counts: the record must stay for the next repair).
+ */
 static int resume_up(struct dmm_ctx *ctx, const struct stack *s)
 {
 	struct dmm__dm_dev info;
 	unsigned int i;
-	int r = DMM_OK;
+	int r = DMM_OK, e;
 
-	for (i = 0; i < s->count; i++)
-		if (!dmm__dm_info(ctx, s->layer[i].name, &info) &&
-		    info.exists && info.suspended &&
-		    dmm__dm_resume(ctx, s->layer[i].name) && !r)
-			r = dmm__dm_resume(ctx, s->layer[i].name);
+	for (i = 0; i < s->count; i++) {
+		e = dmm__dm_info(ctx, s->layer[i].name, &info);
+		if (!e && info.exists && info.suspended &&
+		    dmm__dm_resume(ctx, s->layer[i].name))
+			e = dmm__dm_resume(ctx, s->layer[i].name);
+		r = r ?: e;
+	}
 	return r;
 }
 
-/* Drop the tables loaded on the direct holders and not resumed. */
-static void clear_loaded(struct dmm_ctx *ctx, const struct stack *s)
+/*
+ * Drop the tables loaded on the direct holders and not resumed; the first
+ * failure is returned, and then nothing may be resumed (a resume would
+ * make that table live while the others go back).
+ */
+static int clear_loaded(struct dmm_ctx *ctx, const struct stack *s)
 {
 	struct dmm__dm_dev info;
 	unsigned int i;
+	int r = DMM_OK, e;
 
-	for (i = 0; i < s->count; i++)
-		if (s->layer[i].direct &&
-		    !dmm__dm_info(ctx, s->layer[i].name, &info) &&
-		    info.inactive_table)
-			dmm__dm_clear(ctx, s->layer[i].name);
+	for (i = 0; i < s->count; i++) {
+		if (!s->layer[i].direct)
+			continue;
+		e = dmm__dm_info(ctx, s->layer[i].name, &info);
+		if (!e && info.inactive_table)
+			e = dmm__dm_clear(ctx, s->layer[i].name);
+		r = r ?: e;
+	}
+	return r;
 }
 
 /* The multipath maps: suspended without flushing what they queue. */
@@ -498,6 +524,7 @@ static unsigned int ms_since(const struct timespec *t0)
 static int load_tables(struct dmm_ctx *ctx, const struct stack *s,
 		       const char *key_file)
 {
+	struct dmm__passphrase pass = { .key_file = key_file };
 	struct dmm__dm_tab tab;
 	char desc[256];
 	unsigned int i;
@@ -514,15 +541,22 @@ static int load_tables(struct dmm_ctx *ctx, const struct stack *s,
 		if (!strcmp(tab.seg[0].type, "crypt") &&
 		    dmm__crypt_key_desc(tab.seg[0].params, desc, sizeof(desc)))
 			r = dmm__crypt_key_load(ctx, s->layer[i].name, desc,
-						key_file, &loaded);
+						&pass, &loaded);
 		if (!r)
 			r = dmm__dm_tab_load(ctx, s->layer[i].name, &tab);
 		if (loaded)
 			dmm__crypt_key_drop(desc);
 		dmm__dm_tab_free(&tab);
 	}
-	if (r)
+	dmm__passphrase_wipe(&pass);
+	if (r) {
+		char err[DMM_ERR_LEN];
+
+		/* The load's error is the one to report; a failed clear stays for the repair. */
+		strcpy(err, ctx->err);
 		clear_loaded(ctx, s);
+		strcpy(ctx->err, err);
+	}
 	return r;
 }
 
@@ -557,8 +591,8 @@ static int move(struct dmm_ctx *ctx, const struct stack *s,
 		char err[DMM_ERR_LEN];
 
 		strcpy(err, ctx->err);
-		clear_loaded(ctx, s);
-		resume_up(ctx, s);
+		if (!clear_loaded(ctx, s))
+			resume_up(ctx, s);
 		strcpy(ctx->err, err);
 	} else {
 		r = resume_up(ctx, s);
@@ -593,19 +627,28 @@ int dmm__stack_repair(struct dmm_ctx *ctx, const char *name)
 		majmin(makedev(vol.major, vol.minor), s.to, sizeof(s.to));
 	if (!interpose && vol.exists)
 		majmin(makedev(vol.major, vol.minor), s.from, sizeof(s.from));
-	for (i = 0; s.to[0] && i < s.count; i++)
-		if (s.layer[i].direct && maps(ctx, s.layer[i].name, s.to))
-			forward = true;
-	if (!forward)
-		clear_loaded(ctx, &s);
-	r = resume_up(ctx, &s);
+	for (i = 0; s.to[0] && i < s.count && !forward; i++)
+		if (s.layer[i].direct) {
+			r = maps(ctx, s.layer[i].name, s.to, &forward);
+			if (r)
+				return r;
+		}
+	r = (forward ? DMM_OK : clear_loaded(ctx, &s)) ?: resume_up(ctx, &s);
 	if (r)
 		return r;
-	for (i = 0; forward && i < s.count; i++)
-		if (s.layer[i].direct && maps(ctx, s.layer[i].name, s.from))
-			return dmm__err(ctx, DMM_EBUSY,
-					"%s still maps %s after an interrupted %s was completed; check it with dmsetup table",
-					s.layer[i].name, s.from, s.kind);
+	for (i = 0; forward && i < s.count; i++) {
+		bool old;
+
+		if (!s.layer[i].direct)
+			continue;
+		r = maps(ctx, s.layer[i].name, s.from, &old);
+		if (!r && old)
+			r = dmm__err(ctx, DMM_EBUSY,
+				     "%s still maps %s after an interrupted %s was completed; check it with dmsetup table",
+				     s.layer[i].name, s.from, s.kind);
+		if (r)
+			return r;
+	}
 	if (vol.exists && interpose != forward) {
 		r = dmm__dm_info(ctx, name, &vol);
 		if (!r && vol.open_count)
@@ -770,6 +813,7 @@ int dmm_collapse(struct dmm_ctx *ctx, const char *name, const char *key_file,
 	char what[DMM_NAME_MAX + 16];
 	int r, lock;
 
+	ctx->already_done = false;
 	if (pause_ms)
 		*pause_ms = 0;
 	r = dmm__check_name(ctx, name) ?: dmm__lock(ctx, name, &lock);
