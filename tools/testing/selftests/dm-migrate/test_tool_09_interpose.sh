@@ -6,7 +6,8 @@
 #   under a file load: refused without the passphrase and with a wrong
 #   one, nothing changed; interposed with it, the crypt table's key field
 #   unchanged (by reference), migrated with a metadata device, confirmed
-#   wiping the old disk, collapsed leaving no trace (no file, no record to
+#   wiping the old disk, collapsed (the passphrase on standard input)
+#   leaving no trace (no file, no record to
 #   bring the volume back); then closed, found by its LUKS UUID on
 #   the new disk only, opened, fsck clean, every file's checksum equal;
 # - LUKS2 opened without the keyring (the key in the table): interposed
@@ -145,7 +146,7 @@ wait_synced vk 120
 tool confirm vk --wipe-source
 expect "migrated under the live crypt device and confirmed, the old disk wiped" \
 	'[ "$rc" -eq 0 ] && linear_on vk "$b" && ! blkid -p "$a" > /dev/null 2>&1'
-tool --json remove vk --collapse --key-file "$key"
+tool --json remove vk --collapse --key-file - < "$key"
 pause=$(jfield pause_ms)
 expect "collapsed: the crypt device maps the new disk, no trace of the volume left" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table luks | awk "{ print \$5 \" \" \$7 }")" = "$keyref $(majmin "$b")" ] &&
