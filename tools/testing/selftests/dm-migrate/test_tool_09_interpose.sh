@@ -7,9 +7,9 @@
 #   one, nothing changed; interposed with it, the crypt table's key field
 #   unchanged (by reference), migrated with a metadata device, confirmed
 #   wiping the old disk, collapsed (the passphrase on standard input)
-#   leaving no trace (no file, no record to
-#   bring the volume back); then closed, found by its LUKS UUID on
-#   the new disk only, opened, fsck clean, every file's checksum equal;
+#   leaving no trace (no file, no record to bring the volume back); then
+#   closed, found by its LUKS UUID on the new disk only, opened, fsck
+#   clean, every file's checksum equal;
 # - LUKS2 opened without the keyring (the key in the table): interposed
 #   and collapsed with no passphrase, the table byte for byte as before
 #   but for the device, the key in no line of -v's debug output;
