@@ -8,7 +8,10 @@
 # 'dmmigrate activate'; the stack must then be whole every time: no layer
 # suspended or with a table left loaded, the crypt device mapping the disk
 # (and no volume) or the volume (linear over the disk), and the loads never
-# see an error. Every step is killed twice, once per settling command.
+# see an error. In make check each step is killed once, settled by one
+# command or the other by turns (each move meets both on its early and
+# late steps); the full run (DMM_DEBUG_ALL=1) kills every step twice, once
+# per settling command.
 # vm: -d a:64M -t 900
 # kernels: 6.12 in make check (the tool's kill handling, the same on every kernel; test_tool_09 moves stacks on 6.1)
 # debug-kernel: full run only (the stack moves are userspace's; the debug kernel has no dm-crypt)
@@ -102,7 +105,9 @@ steps_interpose=$(steps "${interpose[@]}") && steps_collapse=$(steps "${collapse
 	die "cannot interpose and collapse through the preload"
 [ "$steps_interpose" -ge 8 ] && [ "$steps_collapse" -ge 6 ] ||
 	die "too few steps counted ($steps_interpose, $steps_collapse): the preload does not reach the tool"
-ktap_plan $((2 * (steps_interpose + steps_collapse) + 2))
+rounds=1
+[ -n "${DMM_DEBUG_ALL:-}" ] && rounds=2
+ktap_plan $((rounds * (steps_interpose + steps_collapse) + 2))
 diag "interpose takes $steps_interpose dm steps, collapse $steps_collapse"
 
 # The loads paced, so that the emulated CPU is left for the commands: a
@@ -131,10 +136,20 @@ on() {
 	fi || die "cannot bring the stack onto the $1"
 }
 
-for way in again activate; do
+# way_of MOVE STEP ROUND: the settling command of that kill; by turns in
+# one round (interpose's odd steps and collapse's even ones by the command
+# run again), the other in a second.
+way_of() {
+	local c=0
+	[ "$1" = collapse ] && c=1
+	[ $((($2 + $3 + c) % 2)) -eq 0 ] && echo again || echo activate
+}
+
+for ((round = 1; round <= rounds; round++)); do
 	for what in interpose collapse; do
 		[ $what = interpose ] && steps=$steps_interpose || steps=$steps_collapse
 		for ((n = 1; n <= steps; n++)); do
+			way=$(way_of $what $n $round)
 			if [ $what = interpose ]; then
 				on disk
 				killed "$n" "${interpose[@]}"
