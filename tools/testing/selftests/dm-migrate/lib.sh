@@ -451,7 +451,8 @@ load_verify() {
 
 # ktap_expect DESC EXPR: one test case, passed when the shell expression
 # EXPR is true; for compound conditions ('[ a ] && [ b ]'), which
-# ktap_check would cut at the first &&.
+# ktap_check would cut at the first &&. A failure shows the last answer of
+# tool (its exit status and stderr), when there was one.
 ktap_expect() {
 	local desc=$1
 	shift
@@ -459,5 +460,7 @@ ktap_expect() {
 		ktap_ok "$desc"
 	else
 		ktap_not_ok "$desc"
+		[ -n "${rc:-}" ] && diag "last dmmigrate: exit $rc: ${err:-}"
 	fi
+	return 0
 }

@@ -92,18 +92,6 @@ files_equal() {
 	[ "$bad" -eq 0 ] && [ -s "$1.sums" ]
 }
 
-# expect DESC EXPR: ktap_expect, with the last dmmigrate's answer if not.
-expect() {
-	local desc=$1
-	shift
-	if eval "$*"; then
-		ktap_ok "$desc"
-	else
-		ktap_not_ok "$desc"
-		diag "last dmmigrate: exit $rc: $err"
-	fi
-}
-
 # direct_table NAME: NAME's table, its key shown, the device field blanked.
 direct_table() {
 	dmsetup table --showkeys "$1" | sed "s/ $(majmin "$2") / DEV /"
@@ -118,37 +106,37 @@ mkfs.ext4 -q /dev/mapper/luks && mount /dev/mapper/luks /mnt/x || die "ext4 on l
 files_start /mnt/x
 before=$(dm_snapshot)
 tool create vk "$a" --interpose
-expect "LUKS in the keyring, no passphrase: refused naming --key-file, nothing changed" \
+ktap_expect "LUKS in the keyring, no passphrase: refused naming --key-file, nothing changed" \
 	'[ "$rc" -eq 1 ] && grep -q -- "--key-file" <<< "$err" && [ "$(dm_snapshot)" = "$before" ]'
 tool create vk "$a" --interpose --key-file /tmp/wrong
-expect "a wrong passphrase: refused, nothing changed" \
+ktap_expect "a wrong passphrase: refused, nothing changed" \
 	'[ "$rc" -ne 0 ] && grep -q "does not open" <<< "$err" && [ "$(dm_snapshot)" = "$before" ]'
 keyref=$(dmsetup table luks | awk '{ print $5 }')
 tool --json create vk "$a" --interpose --key-file "$key"
 pause=$(jfield pause_ms)
-expect "interposed under the crypt device: it maps the volume, its key by reference as before" \
+ktap_expect "interposed under the crypt device: it maps the volume, its key by reference as before" \
 	'[ "$rc" -eq 0 ] && linear_on vk "$a" &&
 	 [ "$(dmsetup table luks | awk "{ print \$5 \" \" \$7 }")" = "$keyref $(majmin /dev/mapper/vk)" ] &&
 	 dm_settled luks && [ -n "$pause" ]'
 diag "interpose paused I/O $pause ms"
 tool create vk "$a" --interpose --key-file "$key"
-expect "interpose repeated: already done" '[ "$rc" -eq 0 ] && grep -q already <<< "$out"'
+ktap_expect "interpose repeated: already done" '[ "$rc" -eq 0 ] && grep -q already <<< "$out"'
 tool remove vk
-expect "remove without --collapse of a held volume: refused naming --collapse" \
+ktap_expect "remove without --collapse of a held volume: refused naming --collapse" \
 	'[ "$rc" -eq 5 ] && grep -q -- "--collapse" <<< "$err" && dm_settled vk'
 tool start vk "$small"
-expect "a destination too small: refused, the stack as it was" \
+ktap_expect "a destination too small: refused, the stack as it was" \
 	'[ "$rc" -eq 1 ] && grep -q "too small" <<< "$err" && linear_on vk "$a"'
 tool_ok start vk "$b" --metadata "$m" --rate 16M
 tool remove vk --collapse --key-file "$key"
-expect "collapse of a migrating volume: refused" '[ "$rc" -eq 6 ] && dm_settled luks'
+ktap_expect "collapse of a migrating volume: refused" '[ "$rc" -eq 6 ] && dm_settled luks'
 wait_synced vk 120
 tool confirm vk --wipe-source
-expect "migrated under the live crypt device and confirmed, the old disk wiped" \
+ktap_expect "migrated under the live crypt device and confirmed, the old disk wiped" \
 	'[ "$rc" -eq 0 ] && linear_on vk "$b" && ! blkid -p "$a" > /dev/null 2>&1'
 tool --json remove vk --collapse --key-file - < "$key"
 pause=$(jfield pause_ms)
-expect "collapsed: the crypt device maps the new disk, no trace of the volume left" \
+ktap_expect "collapsed: the crypt device maps the new disk, no trace of the volume left" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table luks | awk "{ print \$5 \" \" \$7 }")" = "$keyref $(majmin "$b")" ] &&
 	 ! dmsetup info vk > /dev/null 2>&1 && dm_settled luks && [ -z "$(ls /run/dmmigrate/vk.* 2> /dev/null)" ] &&
 	 ! dmmigrate activate --metadata "$m" > /dev/null 2>&1'
@@ -158,7 +146,7 @@ umount /mnt/x && cryptsetup close luks
 found=$(blkid -t "UUID=$uuid" -o device | tr '\n' ' ')
 cryptsetup open --key-file "$key" "${found% }" luks &&
 	fsck.ext4 -fn /dev/mapper/luks > /tmp/fsck.out 2>&1 && mount /dev/mapper/luks /mnt/x
-expect "reopened by its LUKS UUID from the new disk only: fsck clean, every file equal" \
+ktap_expect "reopened by its LUKS UUID from the new disk only: fsck clean, every file equal" \
 	'[ "$found" = "$b " ] && files_equal /mnt/x'
 umount /mnt/x && cryptsetup close luks
 
@@ -172,11 +160,11 @@ files_start /mnt/x
 want=$(direct_table plain "$a")
 hexkey=$(dmsetup table --showkeys plain | awk '{ print $5 }')
 tool -v create vp "$a" --interpose
-expect "key in the table: interposed without a passphrase, the table as before but the device, the key never printed" \
+ktap_expect "key in the table: interposed without a passphrase, the table as before but the device, the key never printed" \
 	'[ "$rc" -eq 0 ] && [ "$(direct_table plain /dev/mapper/vp)" = "$want" ] &&
 	 [ ${#hexkey} -ge 64 ] && ! grep -qi "$hexkey" <<< "$out$err" && grep -q libdevmapper <<< "$err"'
 tool remove vp --collapse
-expect "and collapsed back onto its disk, the table as before" \
+ktap_expect "and collapsed back onto its disk, the table as before" \
 	'[ "$rc" -eq 0 ] && [ "$(direct_table plain "$a")" = "$want" ] && files_stop /mnt/x && files_equal /mnt/x'
 umount /mnt/x && cryptsetup close plain
 
@@ -190,26 +178,26 @@ files_start /mnt/y
 files_start /mnt/z
 load_start /dev/mapper/vg-l3 --rate_iops=100
 tool create vl "$c" --interpose
-expect "interposed under three LVs: each maps the volume" \
+ktap_expect "interposed under three LVs: each maps the volume" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table | grep -c "linear $(majmin /dev/mapper/vl) ")" = 3 ] &&
 	 [ "$(dmsetup table | grep -c "linear $(majmin "$c") ")" = 1 ]'
 tool_ok start vl "$d" --rate 16M && wait_synced vl 120
 tool confirm vl --wipe-source
-expect "migrated and confirmed under the LVs" '[ "$rc" -eq 0 ] && linear_on vl "$d"'
+ktap_expect "migrated and confirmed under the LVs" '[ "$rc" -eq 0 ] && linear_on vl "$d"'
 tool remove vl --collapse
-expect "collapsed: the LVs map the new disk" \
+ktap_expect "collapsed: the LVs map the new disk" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup table | grep -c "linear $(majmin "$d") ")" = 3 ] &&
 	 ! dmsetup info vl > /dev/null 2>&1'
-expect "the loads never failed" 'files_stop /mnt/y && files_stop /mnt/z && load_stop'
+ktap_expect "the loads never failed" 'files_stop /mnt/y && files_stop /mnt/z && load_stop'
 umount /mnt/y && umount /mnt/z
 lvmc vgchange -an vg > /dev/null
 filter="devices { filter = [ \"a|^$d\$|\", \"r|.*|\" ] }"
 lvmc vgchange -ay vg > /dev/null
-expect "activated again seeing only the new disk" \
+ktap_expect "activated again seeing only the new disk" \
 	'[ "$(dmsetup table | grep -c "linear $(majmin "$d") ")" = 3 ]'
 fsck.ext4 -fn /dev/mapper/vg-l1 > /dev/null 2>&1 && fsck.ext4 -fn /dev/mapper/vg-l2 > /dev/null 2>&1 &&
 	mount /dev/mapper/vg-l1 /mnt/y && mount /dev/mapper/vg-l2 /mnt/z
-expect "fsck clean, every file equal, the raw LV holds the last pass" \
+ktap_expect "fsck clean, every file equal, the raw LV holds the last pass" \
 	'files_equal /mnt/y && files_equal /mnt/z && load_verify /dev/mapper/vg-l3'
 umount /mnt/y && umount /mnt/z
 lvmc vgchange -an vg > /dev/null
@@ -225,14 +213,14 @@ dd if=/dev/urandom of=/dev/mapper/mpl bs=1M count=16 oflag=direct 2> /dev/null
 want=$(sum_mib /dev/mapper/mpl)
 before=$(dm_snapshot)
 tool create vm "$e" --interpose
-expect "under the request-based map itself: refused naming the map, nothing changed" \
+ktap_expect "under the request-based map itself: refused naming the map, nothing changed" \
 	'[ "$rc" -eq 1 ] && grep -q "/dev/mapper/mp --interpose" <<< "$err" && [ "$(dm_snapshot)" = "$before" ]'
 tool create vm /dev/mapper/mp --interpose
-expect "interposed between the map and its holder" \
+ktap_expect "interposed between the map and its holder" \
 	'[ "$rc" -eq 0 ] && dmsetup table mpl | grep -q " $(majmin /dev/mapper/vm) "'
 tool_ok start vm "$f" && wait_synced vm 60 && tool_ok confirm vm
 tool remove vm --collapse
-expect "migrated off the map, confirmed, collapsed: the holder maps the new disk, its data equal" \
+ktap_expect "migrated off the map, confirmed, collapsed: the holder maps the new disk, its data equal" \
 	'[ "$rc" -eq 0 ] && dmsetup table mpl | grep -q " $(majmin "$f") " && ! dmsetup info vm > /dev/null 2>&1 &&
 	 [ "$(sum_mib /dev/mapper/mpl)" = "$want" ]'
 dmsetup remove mpl && dmsetup remove mp
@@ -269,7 +257,7 @@ done
 refused "a stack nine layers deep" 1 "more than 8 layers" create vx "$h" --interpose
 dmsetup remove h8
 tool create vx "$h" --interpose
-expect "eight layers deep: interposed" '[ "$rc" -eq 0 ] && dmsetup table h0 | grep -q " $(majmin /dev/mapper/vx) "'
+ktap_expect "eight layers deep: interposed" '[ "$rc" -eq 0 ] && dmsetup table h0 | grep -q " $(majmin /dev/mapper/vx) "'
 tool_ok remove vx --collapse
 for i in 7 6 5 4 3 2 1 0; do dmsetup remove "h$i"; done
 dmsetup create mir --table "0 $(sectors "$h") mirror core 1 1024 2 $(majmin "$h") 0 $(majmin "$g") 0 1 handle_errors"
