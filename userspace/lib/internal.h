@@ -291,6 +291,23 @@ int dmm__find_identity(struct dmm_ctx *ctx, const char *id, dev_t *dev);
 int dmm__volume_read(struct dmm_ctx *ctx, const char *name,
 		     struct dmm_status *st);
 void dmm__volume_unlock(struct dmm_ctx *ctx, const char *name, int lock);
+/*
+ * The opening of a create, plain or interposed: the name checked, the
+ * device opened, the volume's and the device's locks taken, what an
+ * interrupted command on the name left settled; @info says whether the
+ * volume exists. On success dmm__create_end() must follow; on failure
+ * nothing is held.
+ */
+struct dmm__creating {
+	struct dmm__blk b;
+	int lock, dev_lock;
+	struct dmm__dm_dev info;
+};
+
+int dmm__create_begin(struct dmm_ctx *ctx, const char *name,
+		      const char *device, struct dmm__creating *c);
+void dmm__create_end(struct dmm_ctx *ctx, const char *name,
+		     struct dmm__creating *c);
 int dmm__volume_remove(struct dmm_ctx *ctx, const char *name);
 
 /* stack.c: a volume put under a live dm stack, and taken out again. */

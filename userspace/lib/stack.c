@@ -743,50 +743,30 @@ static int interposed_over(struct dmm_ctx *ctx, const char *name,
 	return DMM_OK;
 }
 
-int dmm_interpose(struct dmm_ctx *ctx, const char *name, const char *device,
-		  const char *key_file, unsigned int *pause_ms)
+/* Interpose @name over @b, which it does not exist over yet. */
+static int interpose(struct dmm_ctx *ctx, const char *name,
+		     const struct dmm__blk *b, const char *key_file,
+		     unsigned int *pause_ms)
 {
+	struct stack s = { .kind = "interpose" };
 	struct dmm__dm_dev info;
 	char params[64];
-	struct stack s = { .kind = "interpose" };
-	int r, lock, dev_lock;
-	struct dmm__blk b;
 	unsigned int lbs;
 	uint64_t bytes;
+	int r;
 
-	ctx->already_done = false;
-	if (pause_ms)
-		*pause_ms = 0;
-	r = dmm__check_name(ctx, name) ?: dmm__blk_open(ctx, device, &b);
+	r = dmm__dev_size(ctx, b, &bytes, &lbs) ?:
+	    stack_read(ctx, b->dev, b->name, &s);
 	if (r)
 		return r;
-	r = dmm__lock(ctx, name, &lock);
-	if (r)
-		goto out_blk;
-	r = dmm__lock_device(ctx, &b, &dev_lock);
-	if (r)
-		goto out_lock;
-	r = dmm__repair(ctx, name, NULL) ?: dmm__dm_info(ctx, name, &info);
-	if (r)
-		goto out;
-	if (info.exists) {
-		r = interposed_over(ctx, name, &b);
-		goto out;
-	}
-	r = dmm__dev_size(ctx, &b, &bytes, &lbs) ?:
-	    stack_read(ctx, b.dev, device, &s);
-	if (r)
-		goto out;
-	if (!s.count) {
-		r = dmm__err(ctx, DMM_EUSAGE,
-			     "no device-mapper device holds %s; wrap it with 'dmmigrate create %s %s' instead",
-			     device, name, device);
-		goto out;
-	}
-	majmin(b.dev, s.from, sizeof(s.from));
+	if (!s.count)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"no device-mapper device holds %s; wrap it with 'dmmigrate create %s %s' instead",
+				b->name, name, b->name);
+	majmin(b->dev, s.from, sizeof(s.from));
 	r = stack_record(ctx, name, &s);
 	if (r)
-		goto out;
+		return r;
 	snprintf(params, sizeof(params), "%s 0", s.from);
 	r = dmm__dm_create(ctx, name, bytes >> SECTOR_SHIFT, "linear", params) ?:
 	    dmm__dm_info(ctx, name, &info);
@@ -795,12 +775,23 @@ int dmm_interpose(struct dmm_ctx *ctx, const char *name, const char *device,
 		r = move(ctx, &s, key_file, pause_ms);
 	}
 	settle(ctx, name, r);
-out:
-	dmm__unlock_device(dev_lock, &b);
-out_lock:
-	dmm__volume_unlock(ctx, name, lock);
-out_blk:
-	dmm__blk_close(&b);
+	return r;
+}
+
+int dmm_interpose(struct dmm_ctx *ctx, const char *name, const char *device,
+		  const char *key_file, unsigned int *pause_ms)
+{
+	struct dmm__creating c;
+	int r;
+
+	if (pause_ms)
+		*pause_ms = 0;
+	r = dmm__create_begin(ctx, name, device, &c);
+	if (r)
+		return r;
+	r = c.info.exists ? interposed_over(ctx, name, &c.b) :
+	    interpose(ctx, name, &c.b, key_file, pause_ms);
+	dmm__create_end(ctx, name, &c);
 	return r;
 }
 

@@ -246,50 +246,72 @@ static int held_volume(struct dmm_ctx *ctx, const char *name)
 	return DMM_OK;
 }
 
-int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
+int dmm__create_begin(struct dmm_ctx *ctx, const char *name,
+		      const char *device, struct dmm__creating *c)
 {
-	struct dmm__dm_dev info;
-	char params[TABLE_LEN];
-	int r, lock, dev_lock;
-	struct dmm__blk b;
-	unsigned int lbs;
-	uint64_t bytes;
+	int r;
 
 	ctx->already_done = false;
-	r = dmm__check_name(ctx, name) ?: dmm__blk_open(ctx, device, &b);
+	r = dmm__check_name(ctx, name) ?: dmm__blk_open(ctx, device, &c->b);
 	if (r)
 		return r;
-	r = dmm__lock(ctx, name, &lock);
+	r = dmm__lock(ctx, name, &c->lock);
 	if (r)
 		goto out_blk;
-	r = dmm__lock_device(ctx, &b, &dev_lock);
+	r = dmm__lock_device(ctx, &c->b, &c->dev_lock);
 	if (r)
 		goto out_lock;
 	/* A create cut short before is removed first, then made again. */
-	r = dmm__repair(ctx, name, NULL) ?: dmm__dm_info(ctx, name, &info);
-	if (r)
-		goto out;
-	if (info.exists) {
-		r = created_over(ctx, name, &b);
-		goto out;
-	}
-	r = dmm__check_unused(ctx, &b) ?:
-	    dmm__dev_size(ctx, &b, &bytes, &lbs);
-	if (r)
-		goto out;
-	if (bytes >> SECTOR_SHIFT == 0) {
-		r = dmm__err(ctx, DMM_EUSAGE, "%s is empty; give a device with data",
-			     device);
-		goto out;
-	}
-	snprintf(params, sizeof(params), "%u:%u 0", major(b.dev), minor(b.dev));
-	r = dmm__dm_create(ctx, name, bytes >> SECTOR_SHIFT, "linear", params);
-out:
-	dmm__unlock_device(dev_lock, &b);
+	r = dmm__repair(ctx, name, NULL) ?: dmm__dm_info(ctx, name, &c->info);
+	if (!r)
+		return DMM_OK;
+	dmm__unlock_device(c->dev_lock, &c->b);
 out_lock:
-	unlock_volume(ctx, name, lock);
+	unlock_volume(ctx, name, c->lock);
 out_blk:
-	dmm__blk_close(&b);
+	dmm__blk_close(&c->b);
+	return r;
+}
+
+void dmm__create_end(struct dmm_ctx *ctx, const char *name,
+		     struct dmm__creating *c)
+{
+	dmm__unlock_device(c->dev_lock, &c->b);
+	unlock_volume(ctx, name, c->lock);
+	dmm__blk_close(&c->b);
+}
+
+/* A linear volume @name over the whole of the unused device @b. */
+static int create_linear(struct dmm_ctx *ctx, const char *name,
+			 const struct dmm__blk *b)
+{
+	char params[TABLE_LEN];
+	unsigned int lbs;
+	uint64_t bytes;
+	int r;
+
+	r = dmm__check_unused(ctx, b) ?: dmm__dev_size(ctx, b, &bytes, &lbs);
+	if (r)
+		return r;
+	if (bytes >> SECTOR_SHIFT == 0)
+		return dmm__err(ctx, DMM_EUSAGE,
+				"%s is empty; give a device with data", b->name);
+	snprintf(params, sizeof(params), "%u:%u 0", major(b->dev), minor(b->dev));
+	return dmm__dm_create(ctx, name, bytes >> SECTOR_SHIFT, "linear",
+			      params);
+}
+
+int dmm_create(struct dmm_ctx *ctx, const char *name, const char *device)
+{
+	struct dmm__creating c;
+	int r;
+
+	r = dmm__create_begin(ctx, name, device, &c);
+	if (r)
+		return r;
+	r = c.info.exists ? created_over(ctx, name, &c.b) :
+	    create_linear(ctx, name, &c.b);
+	dmm__create_end(ctx, name, &c);
 	return r;
 }
 
