@@ -97,10 +97,14 @@ else
 fi
 base=$("$here/mkinitramfs.sh" "$kver")
 
-# The project's part of the initramfs: uncompressed and first, since a
-# gzip member first stops the kernel's unpacker ("invalid magic").
+# The project's part of the initramfs, put before the base archive. Both
+# are built for each boot and are 100 MB: gone when the VM is.
 stage=$(mktemp -d)
-cleanup() { rm -rf "$stage" ${fresh_disks:+"$fresh_disks"}; [ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null; true; }
+cleanup() {
+	rm -rf "$stage" ${fresh_disks:+"$fresh_disks"} ${project:+"$project"} ${initrd:+"$initrd"}
+	[ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null
+	true
+}
 trap cleanup EXIT
 mkdir -p "$stage/dmm" "$stage/etc" "$stage/usr/local/sbin" "$stage/usr/local/lib" \
 	"$stage/lib/modules/$kver/extra"
@@ -195,7 +199,7 @@ verdict=
 case $qemu_rc in
 33) ;;
 137) [ -n "$expect_kill" ] || verdict="qemu was killed" ;;
-124|137) verdict="timeout after ${timeout}s" ;;
+124) verdict="timeout after ${timeout}s" ;;
 0) verdict="the VM stopped without reporting (kernel panic?)" ;;
 *) [ $qemu_rc -ge 65 ] && verdict="test exited $(( (qemu_rc - 65) / 2 ))" ||
 	verdict="qemu exited $qemu_rc" ;;
