@@ -4,12 +4,14 @@
  * state it reports. Kept apart from the I/O paths so KUnit can drive every
  * bad input through them.
  */
+#include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
 #include <linux/stringify.h>
 #include <linux/string.h>
 
 #include "dm-migrate-args.h"
+#include "dm-migrate-pace.h"
 #include "dm-migrate-window.h"
 
 int migrate_parse_region_size(const char *arg, unsigned int *shift,
@@ -39,6 +41,36 @@ static int parse_u64(const char *arg, u64 *val)
 	return arg && !kstrtou64(arg, 10, val) ? 0 : -EINVAL;
 }
 
+static bool valid_group_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len > MIGRATE_GROUP_NAME_MAX || !strcmp(name, "-"))
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && !strchr("._-", *name))
+			return false;
+	return true;
+}
+
+#define GROUP_ERROR "Invalid group: <name> <bytes per second> <members copying at once> " \
+	"expected; a name of 1 to " __stringify(MIGRATE_GROUP_NAME_MAX) \
+	" letters, digits, '.', '_' or '-', a count up to " \
+	__stringify(MIGRATE_GROUP_MAX_ACTIVE)
+
+#define GROUP_USAGE "usage: group <name> <bytes per second> <members copying at once> | group -"
+
+/* <name> <rate> <max_active>, from @argv. */
+static int parse_group(char **argv, struct migrate_group_args *g)
+{
+	if (!valid_group_name(argv[0]) || parse_u64(argv[1], &g->rate) ||
+	    kstrtouint(argv[2], 10, &g->max_active) ||
+	    g->max_active > MIGRATE_GROUP_MAX_ACTIVE)
+		return -EINVAL;
+	g->name = argv[0];
+	return 0;
+}
+
 /* A tuning feature's value: once, a number from @min to @max. */
 static int parse_tunable(struct dm_arg_set *as, unsigned int *argc,
 			 unsigned int *val, unsigned int min, unsigned int max,
@@ -57,7 +89,7 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 			   char **error)
 {
 	static const struct dm_arg args = {
-		0, 13, "Invalid number of feature arguments"
+		0, 19, "Invalid number of feature arguments"
 	};
 	bool have_rate = false;
 	unsigned int argc;
@@ -111,6 +143,17 @@ int migrate_parse_features(struct dm_arg_set *as, struct migrate_features *f,
 					  __stringify(MIGRATE_MIN_COMMIT_PERIOD_MS) " to "
 					  __stringify(MIGRATE_MAX_COMMIT_PERIOD_MS)
 					  " milliseconds expected", error);
+		} else if (!strcasecmp(arg, "weight")) {
+			r = parse_tunable(as, &argc, &f->weight, 1, MIGRATE_WEIGHT_MAX,
+					  "Invalid or repeated weight: 1 to "
+					  __stringify(MIGRATE_WEIGHT_MAX) " expected", error);
+		} else if (!strcasecmp(arg, "group") && !f->group.name) {
+			if (argc < 3 || parse_group(as->argv, &f->group)) {
+				*error = GROUP_ERROR;
+				return -EINVAL;
+			}
+			dm_consume_args(as, 3);
+			argc -= 3;
 		} else if (!strcasecmp(arg, "rate") && !have_rate) {
 			if (!argc || parse_u64(dm_shift_arg(as), &f->rate)) {
 				*error = "Invalid rate: bytes per second expected";
@@ -194,6 +237,17 @@ int migrate_parse_message(unsigned int argc, char **argv,
 		msg->type = MIGRATE_MSG_RATE;
 		return 0;
 	}
+	if (argc >= 1 && !strcasecmp(argv[0], "group")) {
+		msg->type = MIGRATE_MSG_GROUP;
+		memset(&msg->group, 0, sizeof(msg->group));
+		if (argc == 2 && !strcmp(argv[1], "-"))
+			return 0;
+		if (argc != 4 || parse_group(argv + 1, &msg->group)) {
+			*error = GROUP_USAGE;
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (argc >= 1 && !strcasecmp(argv[0], "verify"))
 		return parse_verify(argc - 1, argv + 1, msg, error);
 	*error = "unknown message";
@@ -213,7 +267,9 @@ enum migrate_state migrate_state_of(const struct migrate_health *h)
 		return MIGRATE_HALTED;
 	if (h->all_in_sync)
 		return MIGRATE_SYNCED;
-	return h->paused ? MIGRATE_PAUSED : MIGRATE_COPYING;
+	if (h->paused)
+		return MIGRATE_PAUSED;
+	return h->queued ? MIGRATE_QUEUED : MIGRATE_COPYING;
 }
 
 const char *migrate_state_name(enum migrate_state state)
@@ -223,6 +279,7 @@ const char *migrate_state_name(enum migrate_state state)
 		[MIGRATE_PAUSED] = "paused",
 		[MIGRATE_SYNCED] = "synced",
 		[MIGRATE_HALTED] = "halted",
+		[MIGRATE_QUEUED] = "queued",
 	};
 
 	return names[state];

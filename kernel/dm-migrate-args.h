@@ -20,6 +20,10 @@
 #define MIGRATE_MIN_COMMIT_PERIOD_MS	10
 #define MIGRATE_MAX_COMMIT_PERIOD_MS	60000
 
+/* A rate group's name: letters, digits, '.', '_' and '-', not "-" alone. */
+#define MIGRATE_GROUP_NAME_MAX		32
+#define MIGRATE_GROUP_MAX_ACTIVE	65535
+
 struct migrate_features {
 	bool paused;
 	bool fresh;		/* format the metadata device */
@@ -29,6 +33,12 @@ struct migrate_features {
 	unsigned int window;	/* write-intent window, regions */
 	unsigned int copy_jobs;	/* regions copied at once */
 	unsigned int commit_period_ms;
+	unsigned int weight;	/* in the rate group, 0: the default, 1 */
+	struct migrate_group_args {
+		const char *name;	/* points into the table line; NULL if none */
+		u64 rate;		/* the group's budget, bytes/s, 0 = unlimited */
+		unsigned int max_active; /* members copying at once, 0 = any */
+	} group;
 };
 
 enum migrate_msg_type {
@@ -40,12 +50,14 @@ enum migrate_msg_type {
 	MIGRATE_MSG_VERIFY_REPORT,	/* verify report: the ranges that differ */
 	MIGRATE_MSG_CUTOVER,		/* the next suspend is a confirm's or an abort's */
 	MIGRATE_MSG_POST_COPY,		/* switch to post-copy, for good */
+	MIGRATE_MSG_GROUP,		/* group <name> <rate> <max_active> | group - */
 };
 
 struct migrate_msg {
 	enum migrate_msg_type type;
 	u64 rate;		/* rate, and verify's own (0 = unlimited) */
 	bool repair;		/* verify: copy differing regions again */
+	struct migrate_group_args group;	/* group: name NULL to leave */
 };
 
 int migrate_parse_region_size(const char *arg, unsigned int *shift,
@@ -61,6 +73,7 @@ enum migrate_state {
 	MIGRATE_PAUSED,
 	MIGRATE_SYNCED,
 	MIGRATE_HALTED,
+	MIGRATE_QUEUED,		/* in a rate group, waiting for a member to finish */
 };
 
 struct migrate_health {
@@ -69,6 +82,7 @@ struct migrate_health {
 	bool source_failed;
 	bool dest_failed;
 	bool only_lost_left;	/* post-copy: every region left is lost */
+	bool queued;		/* no copy slot of its rate group */
 };
 
 enum migrate_state migrate_state_of(const struct migrate_health *h);

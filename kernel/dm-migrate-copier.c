@@ -446,24 +446,64 @@ static migrate_region_t next_region(struct migrate_c *mc)
 	return migrate_next_to_copy(mc->sync, mc->lost, mc->cursor);
 }
 
+/*
+ * In a rate group: whether the member may copy now, with what it says to
+ * the group on the way. Paused, halted or done, it gives its slot back;
+ * suspended, it keeps it; queued, it waits for one (the group wakes it).
+ */
+static bool __group_lets_copy(struct migrate_c *mc)
+{
+	enum migrate_state state = __migrate_state(mc);
+	bool taken;
+
+	lockdep_assert_held(&mc->lock);
+	if (state != MIGRATE_COPYING && state != MIGRATE_QUEUED) {
+		__migrate_group_stop(mc, true);
+		return false;
+	}
+	if (__copier_stopped(mc)) {
+		__migrate_group_stop(mc, false);
+		return false;
+	}
+	if (!__migrate_group_slot(mc, &taken))
+		return false;
+	if (taken) {
+		__migrate_update_copier_clock(mc);
+		migrate_raise_event(mc);
+		/* A member queued has no buffers yet: the worker allocates them. */
+		if (!mc->copy_buffers)
+			wake_worker(mc);
+	}
+	return true;
+}
+
 static struct copy_job *__claim_next_region(struct migrate_c *mc,
 					    unsigned long *delay)
 {
 	struct copy_job *job;
 	migrate_region_t r;
+	ktime_t own_next;
 	bool paced;
+	u64 bytes;
 
 	lockdep_assert_held(&mc->lock);
-	if (__copier_stopped(mc) || !mc->copy_buffers ||
+	if (!__group_lets_copy(mc) || !mc->copy_buffers ||
 	    mc->nr_jobs == mc->max_jobs)
 		return NULL;
 
 	r = next_region(mc);
-	if (r == mc->geo.nr_regions || __migrate_job_of_region(mc, r) ||
-	    !__migrate_pace_admits(mc, &mc->pace, __migrate_nr_copies(mc),
-				   to_bytes(migrate_region_len(&mc->geo, r)),
+	if (r == mc->geo.nr_regions || __migrate_job_of_region(mc, r))
+		return NULL;
+	bytes = to_bytes(migrate_region_len(&mc->geo, r));
+	/* Its own rate spends nothing on a copy its group then refuses. */
+	own_next = mc->pace.throttle_next;
+	if (!__migrate_pace_admits(mc, &mc->pace, __migrate_nr_copies(mc), bytes,
 				   &paced, delay))
 		return NULL;
+	if (!__migrate_group_admits(mc, bytes, paced, delay)) {
+		mc->pace.throttle_next = own_next;
+		return NULL;
+	}
 
 	if (r == READ_ONCE(mc->read_hint))
 		WRITE_ONCE(mc->read_hint, mc->geo.nr_regions);
@@ -554,6 +594,7 @@ void migrate_wait_for_copies(struct migrate_c *mc)
  * migration paused from its start or done holds none. In the worker, before
  * the claims: no write is held on a copy yet, so the allocation may wait
  * for reclaim (in a GFP_NOIO scope: not for writeback through the volume).
+ * A member queued in its rate group holds none until it has a slot.
  * Claims wait until all are there; a failed allocation is tried again when
  * the worker next runs. In post-copy a write's copy-first needs them
  * however the copier stands, paused or suspending.
@@ -569,7 +610,8 @@ void migrate_copy_buffers(struct migrate_c *mc)
 	synced = migrate_all_in_sync(mc->sync);
 	due = !synced && !mc->copy_buffers &&
 	      (test_bit(MC_POST_COPY, &mc->flags) ?
-	       !test_bit(MC_DEST_FAILED, &mc->flags) : !__copier_stopped(mc));
+	       !test_bit(MC_DEST_FAILED, &mc->flags) :
+	       !__copier_stopped(mc) && !__migrate_group_queued(mc));
 	spin_unlock_irqrestore(&mc->lock, flags);
 	if (synced) {
 		migrate_free_copy_buffers(mc);

@@ -23,6 +23,28 @@ u64 migrate_pace_throttle(struct migrate_pace *p, ktime_t now, u64 bytes)
 	return 0;
 }
 
+void migrate_bucket_set_rate(struct migrate_bucket *b, u64 rate)
+{
+	WRITE_ONCE(b->rate, rate);	/* status reads it without the lock */
+	b->next = 0;
+}
+
+u64 migrate_bucket_take(struct migrate_bucket *b, ktime_t now, u64 bytes)
+{
+	u64 len;
+
+	if (!b->rate)
+		return 0;
+	if (ktime_before(now, b->next))
+		return ktime_to_ns(ktime_sub(b->next, now));
+	len = mul_u64_u64_div_u64(bytes, NSEC_PER_SEC, b->rate);
+	if (b->next && ktime_to_ns(ktime_sub(now, b->next)) < MIGRATE_BUCKET_SLACK)
+		b->next = ktime_add_ns(b->next, len);
+	else
+		b->next = ktime_add_ns(now, len);
+	return 0;
+}
+
 u64 migrate_pace_rest_left(const struct migrate_pace *p, ktime_t now)
 {
 	if (!ktime_before(now, p->rest_until))

@@ -11,11 +11,16 @@
  * legs at most two thirds of the time whatever their speed; and at least
  * long enough that copies run at no more than two thirds of the rate
  * measured over MIGRATE_RATE_SPAN of copying without rests.
+ *
+ * A rate group's budget (dm-migrate-group.c) is a bucket its members' copies
+ * draw from, shared out by weight: each member's copies cost it their bytes
+ * over its weight, and the member that has spent the least goes first.
  */
 #ifndef DM_MIGRATE_PACE_H
 #define DM_MIGRATE_PACE_H
 
 #include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/types.h>
 
 #define MIGRATE_BUSY_REST_DIV	2
@@ -64,6 +69,35 @@ void migrate_pace_measure(struct migrate_pace *p, ktime_t now, u64 bytes);
  */
 void migrate_pace_rest(struct migrate_pace *p, ktime_t claimed, ktime_t now,
 		       u64 bytes);
+
+struct migrate_bucket {
+	u64 rate;		/* bytes per second, 0 = unlimited */
+	ktime_t next;		/* no copy starts before */
+};
+
+/* A new budget paces the next copy, whatever the old one allowed. */
+void migrate_bucket_set_rate(struct migrate_bucket *b, u64 rate);
+
+/*
+ * May a copy of @bytes start at @now under the budget? Returns 0 and moves
+ * the next start by the copy's length at the rate, or the nanoseconds to
+ * wait. A claim late by less than MIGRATE_BUCKET_SLACK keeps the schedule
+ * (the next start moves from the last one, not from @now): every member's
+ * worker wakes a tick or more after its start was due, later on a loaded
+ * host, and the budget would be spent short by as much each time. So the
+ * budget allows a burst of that much time's worth, never more over time.
+ */
+#define MIGRATE_BUCKET_SLACK	(100 * NSEC_PER_MSEC)
+
+u64 migrate_bucket_take(struct migrate_bucket *b, ktime_t now, u64 bytes);
+
+#define MIGRATE_WEIGHT_MAX	1000
+
+/* What a copy of @bytes costs a member of @weight in its group's share. */
+static inline u64 migrate_share_cost(u64 bytes, unsigned int weight)
+{
+	return div_u64(bytes * MIGRATE_WEIGHT_MAX, weight);
+}
 
 /* A stop or a rest is no part of the unpaced rate: its measure restarts. */
 static inline void migrate_pace_interrupt(struct migrate_pace *p)

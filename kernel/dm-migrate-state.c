@@ -24,6 +24,7 @@ enum migrate_state __migrate_state(struct migrate_c *mc)
 		.only_lost_left = mc->nr_lost &&
 			migrate_nr_in_sync(mc->sync) + mc->nr_lost ==
 			migrate_nr_regions(mc->sync),
+		.queued = __migrate_group_queued(mc),
 	};
 
 	lockdep_assert_held(&mc->lock);

@@ -100,6 +100,7 @@ static void migrate_free(struct migrate_c *mc)
 {
 	int leg;
 
+	migrate_group_leave(mc);	/* a constructor that failed after joining */
 	migrate_release_devices(mc);
 	if (mc->wq)
 		destroy_workqueue(mc->wq);
@@ -146,7 +147,8 @@ static int open_metadata(struct migrate_c *mc, const struct migrate_features *f)
 /*
  * <source> <destination> <metadata | -> <region sectors>
  *	[<#feature args> [paused] [rate <bytes/s>] [fresh] [pair_id <id>]
- *	 [window <regions>] [copy_jobs <n>] [commit_period <ms>] [post_copy]]
+ *	 [window <regions>] [copy_jobs <n>] [commit_period <ms>] [post_copy]
+ *	 [group <name> <bytes/s> <max active>] [weight <n>]]
  */
 static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -176,6 +178,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	mc->ti = ti;
 	INIT_LIST_HEAD(&mc->claim);
+	INIT_LIST_HEAD(&mc->member.entry);
 	spin_lock_init(&mc->lock);
 	bio_list_init(&mc->retry_reads);
 	bio_list_init(&mc->zero_wait);
@@ -303,6 +306,14 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mc->pace.rate = features.rate;
 	mc->max_jobs = features.copy_jobs ?: MIGRATE_COPY_JOBS;
 	mc->commit_period_ms = features.commit_period_ms ?: MIGRATE_COMMIT_PERIOD_MS;
+	mc->member.weight = features.weight ?: 1;
+	if (features.group.name) {
+		r = migrate_group_set(mc, &features.group);
+		if (r) {
+			ti->error = "Cannot allocate the rate group";
+			goto bad;
+		}
+	}
 	mc->last_user_io = jiffies - MIGRATE_BUSY_SPAN;
 	/* Nothing is copied until the first resume. */
 	__set_bit(MC_SUSPENDED, &mc->flags);
@@ -326,6 +337,8 @@ static void migrate_dtr(struct dm_target *ti)
 {
 	struct migrate_c *mc = ti->private;
 
+	/* First: a member that gives back its slot wakes the others' workers. */
+	migrate_group_leave(mc);
 	migrate_wait_for_copies(mc);
 	cancel_work_sync(&mc->event_work);
 	migrate_free(mc);
@@ -412,9 +425,12 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 	bool jobs = mc->max_jobs != MIGRATE_COPY_JOBS;
 	bool commit = mc->meta && mc->commit_period_ms != MIGRATE_COMMIT_PERIOD_MS;
 	bool post_copy = test_bit(MC_POST_COPY, &mc->flags);
+	bool weight = mc->member.weight != 1;
 	unsigned int nr = (paused ? 1 : 0) + (rate ? 2 : 0) +
 			  (mc->pair_id[0] ? 2 : 0) + (window ? 2 : 0) +
-			  (jobs ? 2 : 0) + (commit ? 2 : 0) + (post_copy ? 1 : 0);
+			  (jobs ? 2 : 0) + (commit ? 2 : 0) + (post_copy ? 1 : 0) +
+			  (mc->member.group ? 4 : 0) + (weight ? 2 : 0);
+	unsigned long flags;
 
 	DMEMIT("%s %s %s %u", mc->leg[LEG_SOURCE]->name, mc->leg[LEG_DEST]->name,
 	       mc->meta_dev ? mc->meta_dev->name : "-", 1U << mc->geo.shift);
@@ -434,6 +450,14 @@ static void emit_table(struct migrate_c *mc, char *result, unsigned int maxlen,
 		DMEMIT(" commit_period %u", mc->commit_period_ms);
 	if (post_copy)
 		DMEMIT(" post_copy");
+	spin_lock_irqsave(&mc->lock, flags);
+	if (mc->member.group) {
+		DMEMIT(" group");
+		__migrate_group_emit(mc, false, result, maxlen, &sz);
+	}
+	spin_unlock_irqrestore(&mc->lock, flags);
+	if (weight)
+		DMEMIT(" weight %u", mc->member.weight);
 	*out = sz;
 }
 
@@ -450,8 +474,7 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 	migrate_region_t in_sync, total;
 	enum migrate_state state;
 	unsigned int sz = 0, copying;
-	u64 bytes, zeroed, copier_ns, lost;
-	bool post_copy, rollback_lost;
+	u64 bytes, copier_ns;
 	unsigned long flags;
 
 	switch (type) {
@@ -479,16 +502,17 @@ static void migrate_status(struct dm_target *ti, status_type_t type,
 		       test_bit(MC_METADATA_FAILED, &mc->flags) ? "failed" : "ok");
 		spin_lock_irqsave(&mc->lock, flags);
 		migrate_verify_status(mc, result, maxlen, &sz);
-		zeroed = mc->bytes_zeroed;
-		post_copy = test_bit(MC_POST_COPY, &mc->flags);
-		rollback_lost = test_bit(MC_ROLLBACK_LOST, &mc->flags);
-		lost = mc->nr_lost;
-		spin_unlock_irqrestore(&mc->lock, flags);
 		/* From target version 1.2, after the verify's. */
-		DMEMIT(" %llu", zeroed);
+		DMEMIT(" %llu", mc->bytes_zeroed);
 		/* From 1.3: the mode, whether abort is possible, regions lost. */
-		DMEMIT(" %s %s %llu", post_copy ? "post-copy" : "pre-copy",
-		       rollback_lost ? "lost" : "possible", lost);
+		DMEMIT(" %s %s %llu",
+		       test_bit(MC_POST_COPY, &mc->flags) ? "post-copy" : "pre-copy",
+		       test_bit(MC_ROLLBACK_LOST, &mc->flags) ? "lost" : "possible",
+		       (u64)mc->nr_lost);
+		/* From 1.4: the rate group, its budget and limit; the weight. */
+		__migrate_group_emit(mc, true, result, maxlen, &sz);
+		DMEMIT(" %u", mc->member.weight);
+		spin_unlock_irqrestore(&mc->lock, flags);
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(mc, result, maxlen, &sz);
@@ -563,6 +587,11 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 		return migrate_verify_message(mc, &msg, result, maxlen);
 	if (msg.type == MIGRATE_MSG_POST_COPY)
 		return post_copy_message(mc);
+	if (msg.type == MIGRATE_MSG_GROUP) {
+		r = migrate_group_set(mc, &msg.group);
+		if (r)
+			return r;
+	}
 
 	spin_lock_irqsave(&mc->lock, flags);
 	switch (msg.type) {
@@ -578,7 +607,7 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 	case MIGRATE_MSG_CUTOVER:
 		__set_bit(MC_CUTOVER, &mc->flags);
 		break;
-	default:	/* the verify's, above */
+	default:	/* the verify's and the group's, above */
 		break;
 	}
 	__migrate_update_copier_clock(mc);
@@ -627,7 +656,7 @@ static void migrate_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type migrate_target = {
 	.name = "migrate",
-	.version = {1, 3, 0},
+	.version = {1, 4, 0},
 	.module = THIS_MODULE,
 	.ctr = migrate_ctr,
 	.dtr = migrate_dtr,

@@ -21,6 +21,8 @@
  *                          migration per device
  *   dm-migrate-keep.c      dm's bio slab cache of the table, held until
  *                          the destructor so that no swap destroys it
+ *   dm-migrate-group.c     rate groups: one copy budget, shared by weight,
+ *                          and slots for the members copying at once
  *   dm-migrate-{region,pace,window,args,diff}.c
  *                          pure logic, unit-tested under KUnit: geometry and
  *                          in-sync map, pacing arithmetic, window and commit
@@ -40,9 +42,12 @@
  *                          (hard irq) context, so always irqsave; never held
  *                          across I/O submission, an allocation or a wake of
  *                          anything but the workqueue
+ *   a rate group's lock    inside mc->lock (dm-migrate-group.c)
  *   the metadata's lock    innermost (migrate_meta_region_changed(),
  *                          migrate_meta_dirty())
  *
+ * groups_lock (dm-migrate-group.c, a mutex) is taken outside mc->lock, in
+ * the constructor, the destructor and the group message.
  * claims_lock (dm-migrate-claim.c, a mutex) is taken alone, in the
  * constructor and destructor; kept_lock (dm-migrate-keep.c, a mutex) alone,
  * in the worker and the destructor.
@@ -198,6 +203,21 @@ struct migrate_verify {
 	struct verify_slot slot[MIGRATE_VERIFY_JOBS];
 };
 
+/*
+ * A migration's place in its rate group (dm-migrate-group.c): the group
+ * and weight under mc->lock, the rest under the group's lock.
+ */
+struct migrate_member {
+	struct migrate_group *group;	/* NULL: in none */
+	unsigned int weight;
+	struct list_head entry;		/* in the group's members */
+	bool slot;			/* holds a slot: may copy */
+	bool wants_slot;		/* asked for one and still would */
+	u64 vtime;			/* spent of the budget, over the weight */
+	ktime_t asked;			/* last asked for a copy, 0: not lately */
+	u64 ask_span;			/* ns after which that ask lapses */
+};
+
 struct migrate_c {
 	struct dm_target *ti;
 	struct dm_dev *leg[NR_LEGS];
@@ -243,6 +263,7 @@ struct migrate_c {
 	/* Mirrored write-zeroes one leg refused: zeroed there by the worker. */
 	struct bio_list zero_wait;
 	struct migrate_pace pace;
+	struct migrate_member member;
 	struct migrate_verify *verify;	/* NULL until the first verify */
 	u64 bytes_copied;
 	u64 bytes_zeroed;		/* of those, left unwritten as zeros */
@@ -403,6 +424,17 @@ void migrate_release_devices(struct migrate_c *mc);
 void migrate_note_dm_bioset(struct migrate_c *mc, struct bio *bio);
 void migrate_keep_dm_slab(struct migrate_c *mc);
 void migrate_release_dm_slab(struct migrate_c *mc);
+
+/* dm-migrate-group.c */
+int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *args);
+void migrate_group_leave(struct migrate_c *mc);
+bool __migrate_group_slot(struct migrate_c *mc, bool *taken);
+bool __migrate_group_admits(struct migrate_c *mc, u64 bytes, bool paced,
+			    unsigned long *delay);
+void __migrate_group_stop(struct migrate_c *mc, bool for_good);
+bool __migrate_group_queued(struct migrate_c *mc);
+void __migrate_group_emit(struct migrate_c *mc, bool status, char *result,
+			  unsigned int maxlen, unsigned int *out);
 
 /* dm-migrate-inflight.c */
 void __migrate_track(struct migrate_c *mc, struct migrate_io *io);

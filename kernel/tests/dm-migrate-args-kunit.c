@@ -50,10 +50,21 @@ static void parse_region_size_test(struct kunit *test)
 	}
 }
 
+static void expect_group(struct kunit *test, const struct migrate_group_args *got,
+			 const struct migrate_group_args *want)
+{
+	KUNIT_EXPECT_EQ(test, got->rate, want->rate);
+	KUNIT_EXPECT_EQ(test, got->max_active, want->max_active);
+	if (want->name)
+		KUNIT_EXPECT_STREQ(test, got->name, want->name);
+	else
+		KUNIT_EXPECT_NULL(test, got->name);
+}
+
 struct features_case {
 	const char *name;
 	unsigned int argc;
-	const char *argv[15];
+	const char *argv[21];
 	int ret;
 	bool paused;
 	u64 rate;
@@ -61,6 +72,8 @@ struct features_case {
 	const char *pair_id;
 	unsigned int window, copy_jobs, commit_period_ms;
 	bool post_copy;
+	unsigned int weight;
+	struct migrate_group_args group;
 };
 
 static const struct features_case features_cases[] = {
@@ -87,8 +100,26 @@ static const struct features_case features_cases[] = {
 	  "POST_COPY" }, 0, true, 9, true, "ab", 100, 2, 500, true },
 	{ "post_copy repeated", 3, { "2", "post_copy", "post_copy" }, -EINVAL },
 	{ "post_copy with a value", 3, { "2", "post_copy", "1" }, -EINVAL },
-	{ "count too large", 15, { "14", "paused", "rate", "1", "fresh", "pair_id", "a",
-	  "window", "8", "copy_jobs", "1", "commit_period", "10", "post_copy" }, -EINVAL },
+	{ "count too large", 21, { "20", "paused", "rate", "1", "fresh", "pair_id", "a",
+	  "window", "8", "copy_jobs", "1", "commit_period", "10", "post_copy", "weight", "2",
+	  "group", "g", "1", "1", "paused" }, -EINVAL },
+	{ "group", 5, { "4", "group", "g1", "1048576", "4" }, 0,
+	  .group = { "g1", 1048576, 4 } },
+	{ "group and weight", 7, { "6", "weight", "1000", "group", "a.b-c_9", "0", "65535" }, 0,
+	  .weight = 1000, .group = { "a.b-c_9", 0, 65535 } },
+	{ "group of 32 characters", 5, { "4", "group", "0123456789abcdef0123456789abcdef",
+	  "1", "0" }, 0, .group = { "0123456789abcdef0123456789abcdef", 1, 0 } },
+	{ "group name of 33 characters", 5, { "4", "group",
+	  "0123456789abcdef0123456789abcdef0", "1", "0" }, -EINVAL },
+	{ "group name with a slash", 5, { "4", "group", "a/b", "1", "0" }, -EINVAL },
+	{ "group named -", 5, { "4", "group", "-", "1", "0" }, -EINVAL },
+	{ "group missing values", 3, { "2", "group", "g" }, -EINVAL },
+	{ "group rate not a number", 5, { "4", "group", "g", "1M", "0" }, -EINVAL },
+	{ "group max_active too large", 5, { "4", "group", "g", "1", "65536" }, -EINVAL },
+	{ "group repeated", 9, { "8", "group", "a", "1", "1", "group", "b", "1", "1" }, -EINVAL },
+	{ "weight zero", 3, { "2", "weight", "0" }, -EINVAL },
+	{ "weight too large", 3, { "2", "weight", "1001" }, -EINVAL },
+	{ "weight repeated", 5, { "4", "weight", "2", "weight", "3" }, -EINVAL },
 	{ "window too small", 3, { "2", "window", "7" }, -EINVAL },
 	{ "window too large", 3, { "2", "window", "65537" }, -EINVAL },
 	{ "window missing value", 2, { "1", "window" }, -EINVAL },
@@ -143,6 +174,8 @@ static void parse_features_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f.copy_jobs, c->copy_jobs);
 	KUNIT_EXPECT_EQ(test, f.commit_period_ms, c->commit_period_ms);
 	KUNIT_EXPECT_EQ(test, f.post_copy, c->post_copy);
+	KUNIT_EXPECT_EQ(test, f.weight, c->weight);
+	expect_group(test, &f.group, &c->group);
 	if (c->pair_id)
 		KUNIT_EXPECT_STREQ(test, f.pair_id, c->pair_id);
 	else
@@ -157,9 +190,19 @@ struct message_case {
 	enum migrate_msg_type type;
 	u64 rate;
 	bool repair;
+	struct migrate_group_args group;
 };
 
 static const struct message_case message_cases[] = {
+	{ "group", 4, { "group", "g", "4096", "2" }, 0, MIGRATE_MSG_GROUP,
+	  .group = { "g", 4096, 2 } },
+	{ "group -", 2, { "group", "-" }, 0, MIGRATE_MSG_GROUP },
+	{ "group alone", 1, { "group" }, -EINVAL },
+	{ "group name alone", 2, { "group", "g" }, -EINVAL },
+	{ "group - with values", 4, { "group", "-", "1", "1" }, -EINVAL },
+	{ "group bad name", 4, { "group", "g g", "1", "1" }, -EINVAL },
+	{ "group max_active negative", 4, { "group", "g", "1", "-1" }, -EINVAL },
+	{ "group extra word", 5, { "group", "g", "1", "1", "x" }, -EINVAL },
 	{ "pause", 1, { "pause" }, 0, MIGRATE_MSG_PAUSE },
 	{ "resume", 1, { "Resume" }, 0, MIGRATE_MSG_RESUME },
 	{ "cutover", 1, { "cutover" }, 0, MIGRATE_MSG_CUTOVER },
@@ -217,6 +260,8 @@ static void parse_message_test(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, msg.rate, c->rate);
 	if (c->type == MIGRATE_MSG_VERIFY)
 		KUNIT_EXPECT_EQ(test, msg.repair, c->repair);
+	if (c->type == MIGRATE_MSG_GROUP)
+		expect_group(test, &msg.group, &c->group);
 }
 
 struct state_case {
@@ -244,6 +289,12 @@ static const struct state_case state_cases[] = {
 	  MIGRATE_HALTED },
 	{ "post-copy, only lost regions left, paused", { false, true, false, false, true },
 	  MIGRATE_HALTED },
+	{ "queued", { .queued = true }, MIGRATE_QUEUED },
+	{ "queued, paused", { .paused = true, .queued = true }, MIGRATE_PAUSED },
+	{ "queued, every region in sync", { .all_in_sync = true, .queued = true },
+	  MIGRATE_SYNCED },
+	{ "queued, destination failed", { .dest_failed = true, .queued = true },
+	  MIGRATE_HALTED },
 };
 
 static void state_desc(const struct state_case *c, char *desc)
@@ -266,6 +317,7 @@ static void state_name_test(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_PAUSED), "paused");
 	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_SYNCED), "synced");
 	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_HALTED), "halted");
+	KUNIT_EXPECT_STREQ(test, migrate_state_name(MIGRATE_QUEUED), "queued");
 }
 
 static struct kunit_case args_test_cases[] = {

@@ -49,6 +49,42 @@ static void pace_test_throttle_large(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, migrate_pace_throttle(&p, AT(1), 1), (1ULL << 30) * NSEC_PER_SEC);
 }
 
+static void pace_test_bucket(struct kunit *test)
+{
+	struct migrate_bucket b = {};
+
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(1)), 64 * MIB), 0);
+	migrate_bucket_set_rate(&b, 4 * MIB);
+	/* 1 MiB at 4 MiB/s: 250 ms each. */
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(1000)), MIB), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(1100)), MIB), MS(150));
+	/* 10 ms late: the next start is 1500 ms, as scheduled, not 1510. */
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(1260)), MIB), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(1260)), MIB), MS(240));
+	/* Late by more than the slack: no burst, the schedule restarts. */
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(2000)), MIB), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(2000)), MIB), MS(250));
+	/*
+	 * 128 KiB copies (31.25 ms each) 60 ms late: two start at once, and
+	 * the schedule is back on time.
+	 */
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(2310)), MIB / 8), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(2310)), MIB / 8), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(2310)), MIB / 8), MS(5) / 2);
+	/* A new budget applies at once. */
+	migrate_bucket_set_rate(&b, 8 * MIB);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(3000)), MIB), 0);
+	KUNIT_EXPECT_EQ(test, migrate_bucket_take(&b, AT(MS(3000)), MIB), MS(125));
+}
+
+static void pace_test_share_cost(struct kunit *test)
+{
+	/* Weight 2 pays half what weight 1 pays for the same copy. */
+	KUNIT_EXPECT_EQ(test, migrate_share_cost(MIB, 1), 2 * migrate_share_cost(MIB, 2));
+	/* A 1 GiB region at the least weight does not overflow. */
+	KUNIT_EXPECT_EQ(test, migrate_share_cost(1ULL << 30, 1), (1ULL << 30) * MIGRATE_WEIGHT_MAX);
+}
+
 static void pace_test_measure(struct kunit *test)
 {
 	struct migrate_pace p = {};
@@ -103,6 +139,8 @@ static struct kunit_case pace_test_cases[] = {
 	KUNIT_CASE(pace_test_unlimited),
 	KUNIT_CASE(pace_test_throttle),
 	KUNIT_CASE(pace_test_throttle_large),
+	KUNIT_CASE(pace_test_bucket),
+	KUNIT_CASE(pace_test_share_cost),
 	KUNIT_CASE(pace_test_measure),
 	KUNIT_CASE(pace_test_rest),
 	{}

@@ -309,13 +309,17 @@ by_budget() {
 }
 
 : > "$logdir/jobs/04-skips.res"
+# One order over every kernel: sorted kernel by kernel, the longest groups
+# of the last kernel started after the short ones of the first, and the
+# run ended on them, a slot or two busy and the rest idle.
 pending=()
 debug_pending=()
 for k in $kernels; do
-	while read -r line; do
-		if [ "$k" = debug ]; then debug_pending+=("$line"); else pending+=("$line"); fi
-	done < <(queue_for "$k" | by_budget)
-done
+	queue_for "$k"
+done | by_budget > "$logdir/jobs/queue"
+while read -r line; do
+	if [ "${line%% *}" = debug ]; then debug_pending+=("$line"); else pending+=("$line"); fi
+done < "$logdir/jobs/queue"
 tally "$logdir/jobs/04-skips.res"
 
 declare -A job_of job_weight

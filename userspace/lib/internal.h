@@ -66,6 +66,11 @@ struct dmm_status {
 	bool post_copy;
 	bool rollback_lost;
 	uint64_t regions_lost;
+	/* From target 1.4: the rate group ("" for none), its budget and limit. */
+	char group[DMM_GROUP_NAME_MAX + 1];
+	uint64_t group_rate;
+	uint64_t group_max_active;
+	uint64_t weight;
 
 	/* The target's online verify. */
 	enum dmm_verify_state verify_state;

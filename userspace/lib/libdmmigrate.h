@@ -48,6 +48,7 @@ enum dmm_state {
 	DMM_STATE_PAUSED,
 	DMM_STATE_SYNCED,
 	DMM_STATE_HALTED,	/* copy stopped by a failed leg */
+	DMM_STATE_QUEUED,	/* in a rate group, waiting for a member to finish (1.4) */
 };
 
 /* The online verify of a migrating volume (dmm_verify_start()). */
@@ -287,6 +288,20 @@ uint64_t dmm_status_bytes_zeroed(const struct dmm_status *st);
 bool dmm_status_post_copy(const struct dmm_status *st);
 bool dmm_status_rollback_possible(const struct dmm_status *st);
 uint64_t dmm_status_regions_lost(const struct dmm_status *st);
+
+/* The longest name of a rate group (target 1.4). */
+#define DMM_GROUP_NAME_MAX	32
+
+/*
+ * The rate group the volume copies in (target 1.4), "" for none; the
+ * group's copy budget in bytes per second (0: none), how many of its
+ * members may copy at once (0: any), and the volume's weight in its share
+ * of the budget (1 unless set).
+ */
+const char *dmm_status_group(const struct dmm_status *st);
+uint64_t dmm_status_group_rate(const struct dmm_status *st);
+unsigned int dmm_status_group_max_active(const struct dmm_status *st);
+unsigned int dmm_status_weight(const struct dmm_status *st);
 /* Percent of regions in sync, 0 when idle. */
 double dmm_status_percent(const struct dmm_status *st);
 /* Average copy throughput in bytes per second, 0 if unknown. */

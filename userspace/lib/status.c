@@ -16,12 +16,14 @@
 /*
  * The copy's 12, the verify's 8, from target version 1.2 the bytes left
  * unwritten as zeros, from 1.3 the mode, the way back and the regions
- * lost: a module still loaded after an upgrade of the tool reports fewer.
+ * lost, from 1.4 the rate group, its budget and limit, and the weight: a
+ * module still loaded after an upgrade of the tool reports fewer.
  */
-#define STATUS_FIELDS	24
+#define STATUS_FIELDS	28
+#define STATUS_FIELDS_1_3 24
 #define STATUS_FIELDS_1_2 21
 #define STATUS_FIELDS_1_1 20
-#define TABLE_FIELDS	(4 + 1 + 12)	/* devices, region, #features, 12 */
+#define TABLE_FIELDS	(4 + 1 + 19)	/* devices, region, #features, 19 */
 
 static const char *const state_names[] = {
 	[DMM_STATE_IDLE] = "idle",
@@ -29,6 +31,7 @@ static const char *const state_names[] = {
 	[DMM_STATE_PAUSED] = "paused",
 	[DMM_STATE_SYNCED] = "synced",
 	[DMM_STATE_HALTED] = "halted",
+	[DMM_STATE_QUEUED] = "queued",
 };
 
 static const char *const verify_names[] = {
@@ -86,6 +89,22 @@ static int lookup(const char *s, const char *const *names, int count,
 	return -EINVAL;
 }
 
+/* The target's rules: letters, digits, '.', '_' and '-'; "-" is none. */
+static int parse_group(char **tok, struct dmm_status *st)
+{
+	size_t len = strlen(tok[0]);
+
+	st->group[0] = '\0';
+	if (parse_u64(tok[1], &st->group_rate) || parse_u64(tok[2], &st->group_max_active) ||
+	    parse_u64(tok[3], &st->weight) || !st->weight || len > DMM_GROUP_NAME_MAX ||
+	    strspn(tok[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+		return -EINVAL;
+	if (!strcmp(tok[0], "-"))
+		return st->group_rate || st->group_max_active ? -EINVAL : 0;
+	strcpy(st->group, tok[0]);
+	return 0;
+}
+
 static int parse_dev_field(const char *s, char *out, size_t len)
 {
 	dev_t dev;
@@ -135,7 +154,8 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 		return -EINVAL;
 	strcpy(buf, params);
 	n = split(buf, tok, STATUS_FIELDS);
-	if (n != STATUS_FIELDS && n != STATUS_FIELDS_1_2 && n != STATUS_FIELDS_1_1)
+	if (n != STATUS_FIELDS && n != STATUS_FIELDS_1_3 && n != STATUS_FIELDS_1_2 &&
+	    n != STATUS_FIELDS_1_1)
 		return -EINVAL;
 	st->bytes_zeroed = 0;
 	if (n >= STATUS_FIELDS_1_2 && parse_u64(tok[20], &st->bytes_zeroed))
@@ -143,7 +163,13 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 	st->post_copy = false;
 	st->rollback_lost = false;
 	st->regions_lost = 0;
-	if (n == STATUS_FIELDS) {
+	st->group[0] = '\0';
+	st->group_rate = 0;
+	st->group_max_active = 0;
+	st->weight = 1;
+	if (n == STATUS_FIELDS && parse_group(tok + 24, st))
+		return -EINVAL;
+	if (n >= STATUS_FIELDS_1_3) {
 		int mode = lookup(tok[21], mode_names, 2, 0);
 		int rollback = lookup(tok[22], rollback_names, 2, 0);
 
@@ -153,7 +179,7 @@ int dmm__parse_status(const char *params, struct dmm_status *st)
 		st->rollback_lost = rollback;
 	}
 
-	state = lookup(tok[0], state_names, 5, DMM_STATE_COPYING);
+	state = lookup(tok[0], state_names, DMM_STATE_QUEUED + 1, DMM_STATE_COPYING);
 	slash = strchr(tok[1], '/');
 	if (state < 0 || !slash)
 		return -EINVAL;
@@ -227,7 +253,7 @@ enum dmm_state dmm_status_state(const struct dmm_status *st)
 
 const char *dmm_state_name(enum dmm_state state)
 {
-	return state <= DMM_STATE_HALTED ? state_names[state] : "unknown";
+	return state <= DMM_STATE_QUEUED ? state_names[state] : "unknown";
 }
 
 uint64_t dmm_status_size(const struct dmm_status *st)
@@ -350,6 +376,26 @@ int64_t dmm_status_seconds_remaining(const struct dmm_status *st)
 	return done >= size ? 0 : (int64_t)((size - done + bps - 1) / bps);
 }
 
+const char *dmm_status_group(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? "" : st->group;
+}
+
+uint64_t dmm_status_group_rate(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : st->group_rate;
+}
+
+unsigned int dmm_status_group_max_active(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 0 : (unsigned int)st->group_max_active;
+}
+
+unsigned int dmm_status_weight(const struct dmm_status *st)
+{
+	return st->state == DMM_STATE_IDLE ? 1 : (unsigned int)st->weight;
+}
+
 enum dmm_verify_state dmm_status_verify_state(const struct dmm_status *st)
 {
 	return st->state == DMM_STATE_IDLE ? DMM_VERIFY_NONE : st->verify_state;
@@ -462,6 +508,18 @@ void dmm_status_print(const struct dmm_status *st, FILE *out)
 	if (st->regions_lost)
 		fprintf(out, "  %-13s%llu regions the source could not give; their reads and partial writes fail\n",
 			"lost:", (unsigned long long)st->regions_lost);
+	if (st->group[0]) {
+		if (st->group_rate)
+			dmm__format_bytes(b3, sizeof(b3), st->group_rate);
+		fprintf(out, "  %-13s%s, budget %s%s, ", "group:", st->group,
+			st->group_rate ? b3 : "none", st->group_rate ? "/s" : "");
+		if (st->group_max_active)
+			fprintf(out, "at most %llu copying",
+				(unsigned long long)st->group_max_active);
+		else
+			fputs("any number copying", out);
+		fprintf(out, ", weight %llu\n", (unsigned long long)st->weight);
+	}
 	print_leg(out, "source:", st->source, st->source_health,
 		  st->source_errors);
 	print_leg(out, "destination:", st->dest, st->dest_health,
@@ -520,6 +578,8 @@ void dmm_status_print_export(const struct dmm_status *st, FILE *out)
 		fprintf(out, "DM_MIGRATE_VERIFY=%s\n",
 			verify_names[st->verify_state]);
 	fprintf(out, "DM_MIGRATE_MODE=%s\n", mode_names[st->post_copy]);
+	if (st->group[0])
+		fprintf(out, "DM_MIGRATE_GROUP=%s\n", st->group);
 }
 
 void dmm_status_print_progress(const struct dmm_status *st, FILE *out,
@@ -571,6 +631,7 @@ static const char *const migrating_members[] = {
 	"seconds_remaining", "mode", "rollback", "regions_lost",
 	"source_health", "destination_health", "metadata_health",
 	"source_errors", "destination_errors", "errors", "verify",
+	"group", "group_rate", "group_max_active", "weight",
 };
 
 void dmm_status_print_json(const struct dmm_status *st, FILE *out)
@@ -618,5 +679,9 @@ void dmm_status_print_json(const struct dmm_status *st, FILE *out)
 	dmm_json_u64(&j, "destination_errors", st->dest_errors);
 	dmm_json_u64(&j, "errors", st->source_errors + st->dest_errors);
 	print_verify_json(st, &j);
+	dmm_json_str(&j, "group", st->group[0] ? st->group : NULL);
+	dmm_json_u64(&j, "group_rate", st->group_rate);
+	dmm_json_u64(&j, "group_max_active", st->group_max_active);
+	dmm_json_u64(&j, "weight", st->weight);
 	dmm_json_close(&j, '}');
 }

@@ -141,6 +141,16 @@ static const char *const bad_status[] = {
 	GOOD_STATUS " 0 post-copy lost -1",
 	GOOD_STATUS " 0 post-copy lost 1749",
 	GOOD_STATUS " 0 pre-copy possible 0 0",
+	/* Target 1.4's rate group, budget, limit and weight. */
+	GOOD_STATUS " 0 pre-copy possible 0 g 1 2",
+	GOOD_STATUS " 0 pre-copy possible 0 g/h 1 2 1",
+	GOOD_STATUS " 0 pre-copy possible 0 g 1 2 0",
+	GOOD_STATUS " 0 pre-copy possible 0 g x 2 1",
+	GOOD_STATUS " 0 pre-copy possible 0 - 1 0 1",
+	GOOD_STATUS " 0 pre-copy possible 0 0123456789abcdef0123456789abcdef0 0 0 1",
+	GOOD_STATUS " 0 pre-copy possible 0 g 1 2 1 x",
+	"waiting 300/2048 1024 0 157286400 9120 8 ok ok 0 0 -" VERIFY_NONE
+		" 0 pre-copy possible 0 g 1 2 1",
 };
 
 static void test_status(void)
@@ -197,6 +207,20 @@ static void test_status(void)
 	r = dmm__parse_status(GOOD_STATUS " 0 pre-copy possible 0", &st);
 	check(!r && !dmm_status_post_copy(&st) && dmm_status_rollback_possible(&st),
 	      "status: target 1.3's pre-copy parses");
+	check(!*dmm_status_group(&st) && dmm_status_weight(&st) == 1,
+	      "status: a 1.3 line is in no group, of weight 1");
+	r = dmm__parse_status("queued 0/2048 1024 0 0 0 0 ok ok 0 0 -" VERIFY_NONE
+			      " 0 pre-copy possible 0 fleet.a-1_b 4194304 4 3", &st);
+	check(!r && dmm_status_state(&st) == DMM_STATE_QUEUED &&
+	      !strcmp(dmm_state_name(DMM_STATE_QUEUED), "queued") &&
+	      !strcmp(dmm_status_group(&st), "fleet.a-1_b") &&
+	      dmm_status_group_rate(&st) == 4194304 &&
+	      dmm_status_group_max_active(&st) == 4 && dmm_status_weight(&st) == 3,
+	      "status: target 1.4's queued member of a group parses");
+	r = dmm__parse_status(GOOD_STATUS " 0 pre-copy possible 0 - 0 0 1", &st);
+	check(!r && !*dmm_status_group(&st) && !dmm_status_group_rate(&st) &&
+	      dmm_status_weight(&st) == 1,
+	      "status: target 1.4 out of a group parses");
 
 	for (i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++)
 		check(dmm__parse_status(bad_status[i], &st) == -EINVAL,
@@ -207,6 +231,10 @@ static void test_table(void)
 {
 	struct dmm_status st = { 0 };
 
+	check(!dmm__parse_table("253:1 254:16 - 1024 19 fresh paused rate 1 pair_id a window 8 "
+				"copy_jobs 2 commit_period 10 post_copy group g 1 4 weight 2",
+				&st) && st.region_sectors == 1024,
+	      "table: every feature of target 1.4 parses");
 	check(!dmm__parse_table("253:1 254:16 - 1024 2 rate 10485760", &st) &&
 	      !strcmp(st.source, "253:1") && !strcmp(st.dest, "254:16") &&
 	      !st.metadata[0] && st.region_sectors == 1024,
@@ -240,7 +268,8 @@ static const char json_copying[] =
 	"\"mode\":\"pre-copy\",\"rollback\":\"possible\",\"regions_lost\":0,"
 	"\"source_health\":\"ok\",\"destination_health\":\"ok\","
 	"\"metadata_health\":null,\"source_errors\":0,"
-	"\"destination_errors\":0,\"errors\":0,\"verify\":null}";
+	"\"destination_errors\":0,\"errors\":0,\"verify\":null,\"group\":null,"
+	"\"group_rate\":0,\"group_max_active\":0,\"weight\":1}";
 
 static const char json_idle[] =
 	"{\"name\":\"vol\\\"1\",\"state\":\"idle\",\"source\":\"4094:1\","
@@ -253,7 +282,8 @@ static const char json_idle[] =
 	"\"regions_lost\":null,\"source_health\":null,"
 	"\"destination_health\":null,\"metadata_health\":null,"
 	"\"source_errors\":null,\"destination_errors\":null,"
-	"\"errors\":null,\"verify\":null}";
+	"\"errors\":null,\"verify\":null,\"group\":null,\"group_rate\":null,"
+	"\"group_max_active\":null,\"weight\":null}";
 
 static const char json_verifying[] =
 	"{\"name\":\"vol0\",\"state\":\"synced\",\"source\":\"4094:1\","
@@ -270,7 +300,8 @@ static const char json_verifying[] =
 	"\"state\":\"verifying\",\"percent\":50.00,\"regions_passed\":1024,"
 	"\"regions_compared\":1000,\"regions_differ\":2,"
 	"\"regions_repaired\":0,\"bytes_compared\":524288000,"
-	"\"bytes_per_second\":524288000,\"seconds_remaining\":2,\"restarts\":1}}";
+	"\"bytes_per_second\":524288000,\"seconds_remaining\":2,\"restarts\":1},"
+	"\"group\":null,\"group_rate\":0,\"group_max_active\":0,\"weight\":1}";
 
 static void check_json(const struct dmm_status *st, const char *want,
 		       const char *name)

@@ -220,7 +220,7 @@ static void gen_features(char *line, size_t len, bool live)
 	unsigned int words = 0;
 
 	for (i = 0; i < n; i++) {
-		switch (pick(live ? 2 : 6)) {
+		switch (pick(live ? 4 : 10)) {
 		case 0:
 			add(feats, sizeof(feats), "paused");
 			words++;
@@ -230,16 +230,34 @@ static void gen_features(char *line, size_t len, bool live)
 			    (uint64_t)1 << pick(34));
 			words += 2;
 			break;
-		case 2:
+		case 2:	/* live tables of the fuzz share two rate groups */
+			add(feats, sizeof(feats), "group g%u %" PRIu64 " %u", pick(2),
+			    pick(2) ? (uint64_t)1 << (16 + pick(16)) : 0, pick(4));
+			words += 4;
+			break;
+		case 3:
+			add(feats, sizeof(feats), "weight %u", 1 + pick(1000));
+			words += 2;
+			break;
+		case 4:
+			add(feats, sizeof(feats), "group %s %s %s", pick(2) ? "-" : "a/b",
+			    odd_number(), odd_number());
+			words += 4;
+			break;
+		case 5:
+			add(feats, sizeof(feats), "weight %s", odd_number());
+			words += 2;
+			break;
+		case 6:
 			add(feats, sizeof(feats), "rate %s", odd_number());
 			words += 2;
 			break;
-		case 3:
+		case 7:
 			add(feats, sizeof(feats), "pair_id %s", pick(2) ?
 			    "pair-1" : "0123456789012345678901234567890123456789012345678901234567890123456789");
 			words += 2;
 			break;
-		case 4:
+		case 8:
 			add(feats, sizeof(feats), "fresh");
 			words++;
 			break;
@@ -335,15 +353,21 @@ static void gen_message(char *msg, size_t len)
 		"verify", "verify repair", "verify stop", "verify report",
 		"VERIFY Repair rate 4096", "verify rate", "verify now",
 		"verify stop stop", "verify repair repair",
+		"group", "group -", "group g0", "group - 1 1", "group g0 1 1 1",
+		"group a/b 1 1", "GROUP g1 0 0",
 	};
 
 	msg[0] = '\0';
-	switch (pick(4)) {
+	switch (pick(5)) {
 	case 0:
 		snprintf(msg, len, "rate %" PRIu64, (uint64_t)1 << pick(40));
 		break;
 	case 1:
 		snprintf(msg, len, "rate %s", odd_number());
+		break;
+	case 2:
+		snprintf(msg, len, "group g%u %" PRIu64 " %s", pick(2),
+			 (uint64_t)1 << pick(40), pick(2) ? "2" : odd_number());
 		break;
 	default:
 		snprintf(msg, len, "%s", words[pick(sizeof(words) / sizeof(words[0]))]);
