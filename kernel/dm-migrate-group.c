@@ -103,16 +103,23 @@ static void put_group(struct migrate_group *g)
 /*
  * Wake every member waiting for a slot (the first in line takes it), or
  * with @all every member: a new budget applies at once, not when a wait
- * the old one set ends.
+ * the old one set ends. A member suspended is left asleep: it claims
+ * nothing until its resume, which wakes it; and a table loaded but never
+ * resumed has not read its metadata yet, so its worker must not run (its
+ * commit would write a superblock over a bitmap not read). Its flags are
+ * read without its lock: a member resuming then wakes itself all the same.
  */
 static void __wake_members(struct migrate_group *g, bool all)
 {
 	struct migrate_member *m;
+	struct migrate_c *mc;
 
 	lockdep_assert_held(&g->lock);
-	list_for_each_entry(m, &g->members, entry)
-		if (all || !m->slot)
-			wake_worker(member_mc(m));
+	list_for_each_entry(m, &g->members, entry) {
+		mc = member_mc(m);
+		if ((all || !m->slot) && !test_bit(MC_SUSPENDED, &mc->flags))
+			wake_worker(mc);
+	}
 }
 
 static void __give_back_slot(struct migrate_group *g, struct migrate_member *m)
