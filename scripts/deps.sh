@@ -10,8 +10,8 @@ pkgs=(
 	build-essential pkg-config bc flex bison libelf-dev libssl-dev
 	python3 locales kmod cpio zstd xz-utils gzip
 	qemu-system-x86 qemu-utils busybox-static mmdebstrap
-	dmsetup libdevmapper-dev libblkid-dev libcryptsetup-dev cryptsetup-bin lvm2
-	fio nbd-server nbd-client e2fsprogs util-linux fdisk
+	dmsetup libdevmapper-dev libblkid-dev libcryptsetup-dev libjson-c-dev cryptsetup-bin lvm2
+	fio nbd-server nbd-client iproute2 e2fsprogs util-linux fdisk
 	sparse valgrind
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian
 	linux-image-cloud-amd64 linux-headers-cloud-amd64

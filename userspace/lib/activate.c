@@ -256,7 +256,8 @@ static int activate_new(struct dmm_ctx *ctx, const struct found *f,
 				    sizeof(params) - strlen(params),
 				    rec->flags & DMM__REC_F_POST_COPY ?
 				    DMM_START_POST_COPY : 0,
-				    rec->rate, pair, false, rec->window);
+				    rec->rate, pair, false, rec->window,
+				    &rec->group);
 		dmm__log(ctx, DMM_LOG_INFO, "%s: 0 %llu %s %s", rec->name,
 			 (unsigned long long)rec->target_sectors, DMM_TARGET,
 			 params);

@@ -229,6 +229,14 @@ enum {
 	DMM_REC_ON_DEST = 5,
 };
 
+/* A rate group as a member's table gives it; name "" for none. */
+struct dmm__group {
+	char name[DMM_GROUP_NAME_MAX + 1];
+	uint64_t rate;			/* bytes/s, 0: no budget */
+	unsigned int max_active;	/* 0: any number copy at once */
+	unsigned int weight;		/* 0: the target's default */
+};
+
 struct dmm__record {
 	uint32_t state;		/* DMM_REC_* */
 	uint32_t region_sectors;
@@ -240,6 +248,7 @@ struct dmm__record {
 	char source_id[DMM_ID_LEN];
 	char dest_id[DMM_ID_LEN];
 	char metadata_id[DMM_ID_LEN];
+	struct dmm__group group;	/* from 1.6 */
 };
 
 enum { DMM__REC_NONE, DMM__REC_VALID, DMM__REC_CORRUPT };
@@ -321,7 +330,14 @@ int dmm__table_replace_dev(char **params, const char *from, const char *to);
 int dmm__stack_repair_all(struct dmm_ctx *ctx);
 void dmm__start_features(char *buf, size_t len, unsigned int flags,
 			 uint64_t rate, const char *pair, bool fresh,
-			 uint32_t window);
+			 uint32_t window, const struct dmm__group *group);
+int dmm__send_message(struct dmm_ctx *ctx, const char *name, const char *msg,
+		      const char *what);
+
+/* group.c */
+int dmm__check_group_name(struct dmm_ctx *ctx, const char *group);
+int dmm__group_find(struct dmm_ctx *ctx, const char *group,
+		    struct dmm__group *g);
 
 /* recover.c: the step being taken, in /run/dmmigrate/NAME.state. */
 struct dmm__step {

@@ -228,6 +228,40 @@ int dmm_abort(struct dmm_ctx *ctx, const char *name, unsigned int *pause_ms);
  */
 int dmm_post_copy(struct dmm_ctx *ctx, const char *name);
 
+/*
+ * Rate groups (1.6; target 1.4): migrations that share one copy budget,
+ * by weight, and of which at most a limit copy at once, the others
+ * queued. The kernel enforces both; no daemon runs.
+ */
+#define DMM_WEIGHT_MAX		1000
+#define DMM_GROUP_MAX_ACTIVE	65535
+
+/*
+ * Set rate group @group's budget (bytes per second, 0: none) and how many
+ * of its members copy at once (0: any number): at once for every member
+ * running, and kept (in /run) for migrations started in it later.
+ */
+int dmm_group_set(struct dmm_ctx *ctx, const char *group, uint64_t rate,
+		  unsigned int max_active);
+/*
+ * The budget and limit of @group: a running member's, else those kept by
+ * dmm_group_set(); DMM_EUSAGE if neither.
+ */
+int dmm_group_get(struct dmm_ctx *ctx, const char *group, uint64_t *rate,
+		  unsigned int *max_active);
+/* Move the running migration @name into @group, or out of its group (NULL). */
+int dmm_group_join(struct dmm_ctx *ctx, const char *name, const char *group);
+/*
+ * dmm_start_window() in rate group @group (NULL: none), whose budget and
+ * limit dmm_group_get() finds, with @weight (1 to DMM_WEIGHT_MAX, 0: 1).
+ * With a metadata device the group, its budget and the weight are in the
+ * record: activation after a reboot joins the group again.
+ */
+int dmm_start_group(struct dmm_ctx *ctx, const char *name, const char *dest,
+		    const char *metadata, uint64_t region_bytes,
+		    uint64_t rate, uint64_t window_bytes, unsigned int flags,
+		    const char *group, unsigned int weight);
+
 int dmm_pause(struct dmm_ctx *ctx, const char *name);
 int dmm_resume(struct dmm_ctx *ctx, const char *name);
 int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate);

@@ -32,6 +32,11 @@
 #define OFF_META	680
 #define OFF_WINDOW	936
 #define OFF_FLAGS	940
+/* From 1.6, zero in older records: no group. */
+#define OFF_GROUP	944
+#define OFF_GROUP_RATE	980
+#define OFF_GROUP_MAX	988
+#define OFF_WEIGHT	992
 
 static uint32_t crc_table[256];
 
@@ -130,6 +135,10 @@ void dmm__record_encode(const struct dmm__record *rec, unsigned char *blk)
 	put_text(blk + OFF_META, sizeof(rec->metadata_id), rec->metadata_id);
 	put_le32(blk + OFF_WINDOW, rec->window);
 	put_le32(blk + OFF_FLAGS, rec->flags);
+	put_text(blk + OFF_GROUP, sizeof(rec->group.name), rec->group.name);
+	put_le64(blk + OFF_GROUP_RATE, rec->group.rate);
+	put_le32(blk + OFF_GROUP_MAX, rec->group.max_active);
+	put_le32(blk + OFF_WEIGHT, rec->group.weight);
 	put_le32(blk + OFF_CSUM, block_csum(blk));
 }
 
@@ -150,11 +159,16 @@ int dmm__record_decode(const unsigned char *blk, struct dmm__record *rec)
 	rec->rate = dmm__get_le64(blk + OFF_RATE);
 	rec->window = get_le32(blk + OFF_WINDOW);
 	rec->flags = get_le32(blk + OFF_FLAGS);
+	rec->group.rate = dmm__get_le64(blk + OFF_GROUP_RATE);
+	rec->group.max_active = get_le32(blk + OFF_GROUP_MAX);
+	rec->group.weight = get_le32(blk + OFF_WEIGHT);
 	if (get_text(rec->name, blk + OFF_NAME, sizeof(rec->name)) ||
 	    get_text(rec->source_id, blk + OFF_SOURCE, sizeof(rec->source_id)) ||
 	    get_text(rec->dest_id, blk + OFF_DEST, sizeof(rec->dest_id)) ||
 	    get_text(rec->metadata_id, blk + OFF_META,
-		     sizeof(rec->metadata_id)))
+		     sizeof(rec->metadata_id)) ||
+	    get_text(rec->group.name, blk + OFF_GROUP,
+		     sizeof(rec->group.name)))
 		return DMM__REC_CORRUPT;
 	return DMM__REC_VALID;
 }

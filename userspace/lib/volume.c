@@ -16,7 +16,7 @@
 
 #include "internal.h"
 
-#define TABLE_LEN	256
+#define TABLE_LEN	512
 
 /* Table of a volume that is not migrating: "<dev> 0", the whole device. */
 static int parse_linear(const char *params, struct dmm_status *st)
@@ -379,6 +379,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 			    const struct dmm__blk *meta,
 			    uint64_t region_sectors, uint64_t rate,
 			    uint32_t window, unsigned int flags,
+			    const struct dmm__group *group,
 			    struct dmm__record *rec, bool *fresh)
 {
 	const char *metadata = meta->name;
@@ -411,6 +412,7 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 	rec->target_sectors = st->len_sectors;
 	rec->rate = rate;
 	rec->window = window;
+	rec->group = *group;
 	if (flags & DMM_START_POST_COPY)
 		rec->flags |= DMM__REC_F_POST_COPY;
 	snprintf(rec->name, sizeof(rec->name), "%s", st->name);
@@ -455,15 +457,16 @@ static int prepare_metadata(struct dmm_ctx *ctx, const struct dmm_status *st,
 }
 
 /*
- * " N paused rate R pair_id P fresh window W post_copy", the feature args, into @buf:
- * a start's, and activation's from the record (@pair and @window are
- * those of a metadata device, NULL and 0 without one).
+ * " N paused rate R pair_id P fresh window W post_copy group G R M weight W",
+ * the feature args, into @buf: a start's, and activation's from the record
+ * (@pair and @window are those of a metadata device, NULL and 0 without
+ * one; @group may be NULL or have no name).
  */
 void dmm__start_features(char *buf, size_t len, unsigned int flags,
 			 uint64_t rate, const char *pair, bool fresh,
-			 uint32_t window)
+			 uint32_t window, const struct dmm__group *group)
 {
-	char args[192] = "";
+	char args[320] = "";
 	unsigned int n = 0;
 	size_t l;
 
@@ -495,6 +498,19 @@ void dmm__start_features(char *buf, size_t len, unsigned int flags,
 		strcat(args, " post_copy");
 		n++;
 	}
+	if (group && group->name[0]) {
+		l = strlen(args);
+		snprintf(args + l, sizeof(args) - l, " group %s %llu %u",
+			 group->name, (unsigned long long)group->rate,
+			 group->max_active);
+		n += 4;
+	}
+	if (group && group->weight) {
+		l = strlen(args);
+		snprintf(args + l, sizeof(args) - l, " weight %u",
+			 group->weight);
+		n += 2;
+	}
 	if (n)
 		snprintf(buf, len, " %u%s", n, args);
 	else
@@ -503,12 +519,14 @@ void dmm__start_features(char *buf, size_t len, unsigned int flags,
 
 /*
  * @st migrates: a start repeated (after a timeout, a kill) with the same
- * destination, metadata device, region size and rate succeeds, done
+ * destination, metadata device, region size, rate, mode, group and weight
+ * succeeds, done
  * already; any other start is refused, naming what differs.
  */
 static int started_as(struct dmm_ctx *ctx, const struct dmm_status *st,
 		      const struct dmm__blk *dest, const struct dmm__blk *meta,
-		      uint64_t region_bytes, uint64_t rate, bool post_copy)
+		      uint64_t region_bytes, uint64_t rate, bool post_copy,
+		      const struct dmm__group *group)
 {
 	const char *what = NULL;
 	char d[32], m[32] = "";
@@ -528,6 +546,10 @@ static int started_as(struct dmm_ctx *ctx, const struct dmm_status *st,
 		what = "rate";
 	else if (st->post_copy != post_copy)
 		what = "mode (pre-copy or post-copy)";
+	else if (strcmp(st->group, group->name))
+		what = "rate group";
+	else if (group->name[0] && st->weight != (group->weight ?: 1))
+		what = "weight";
 	if (what)
 		return dmm__err(ctx, DMM_ESTATE,
 				"volume %s is already migrating to %s with another %s; repeat the start as it was given, or wait, confirm or abort it first",
@@ -602,12 +624,22 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 		     const char *metadata, uint64_t region_bytes,
 		     uint64_t rate, uint64_t window_bytes, unsigned int flags)
 {
+	return dmm_start_group(ctx, name, dest, metadata, region_bytes, rate,
+			       window_bytes, flags, NULL, 0);
+}
+
+int dmm_start_group(struct dmm_ctx *ctx, const char *name, const char *dest,
+		    const char *metadata, uint64_t region_bytes,
+		    uint64_t rate, uint64_t window_bytes, unsigned int flags,
+		    const char *group, unsigned int weight)
+{
 	char path[sizeof("/dev/mapper/") + DMM_NAME_MAX], meta[32] = "-";
-	char params[TABLE_LEN], features[192], pair[DMM_PAIR_ID_LEN];
+	char params[TABLE_LEN], features[384], pair[DMM_PAIR_ID_LEN];
 	struct dmm__blk vol = { .fd = -1 }, dev[2] = { { .fd = -1 },
 						       { .fd = -1 } };
 	struct dmm__step step = { .step = "start" };
 	const struct dmm__blk *d = &dev[0], *m = &dev[1];
+	struct dmm__group g = { .weight = weight };
 	struct dmm__record rec;
 	struct dmm_status st;
 	int r, lock, dev_lock[2] = { -1, -1 };
@@ -618,8 +650,13 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 	if ((flags & DMM_START_POST_COPY) && !metadata)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"post-copy needs a metadata device: the destination alone holds new writes, and which regions it holds must survive a crash; give --metadata DEV");
+	if (weight > DMM_WEIGHT_MAX || (weight && !group))
+		return dmm__err(ctx, DMM_EUSAGE,
+				"a weight is 1 to %u, and only for a migration in a rate group; give --group G",
+				DMM_WEIGHT_MAX);
 	r = dmm__check_region(ctx, region_bytes) ?:
 	    window_regions(ctx, window_bytes, region_bytes, metadata, &window) ?:
+	    (group ? dmm__group_find(ctx, group, &g) : 0) ?:
 	    volume_lock(ctx, name, &st, &lock, NULL);
 	if (r)
 		return r;
@@ -638,7 +675,7 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 		goto out;
 	if (st.state != DMM_STATE_IDLE) {
 		r = started_as(ctx, &st, d, metadata ? m : NULL, region_bytes, rate,
-			       flags & DMM_START_POST_COPY);
+			       flags & DMM_START_POST_COPY, &g);
 		goto out;
 	}
 
@@ -656,7 +693,7 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 	if (!r && metadata)
 		r = prepare_metadata(ctx, &st, &vol, d, m,
 				     region_bytes >> SECTOR_SHIFT, rate, window,
-				     flags, &rec, &fresh);
+				     flags, &g, &rec, &fresh);
 	/* A record elsewhere would bring the volume back on a leg it left. */
 	if (!r)
 		r = dmm__home_forget(ctx, name, metadata ? m->dev : 0);
@@ -668,7 +705,7 @@ int dmm_start_window(struct dmm_ctx *ctx, const char *name, const char *dest,
 		dmm__pair_id(&rec, pair, sizeof(pair));
 	}
 	dmm__start_features(features, sizeof(features), flags, rate,
-			    metadata ? pair : NULL, fresh, window);
+			    metadata ? pair : NULL, fresh, window, &g);
 	snprintf(params, sizeof(params), "%s %u:%u %s %llu%s", st.source,
 		 major(d->dev), minor(d->dev), meta,
 		 (unsigned long long)region_bytes >> SECTOR_SHIFT, features);
@@ -1038,8 +1075,8 @@ out:
 	return r;
 }
 
-static int send_message(struct dmm_ctx *ctx, const char *name, const char *msg,
-		const char *what)
+int dmm__send_message(struct dmm_ctx *ctx, const char *name, const char *msg,
+		      const char *what)
 {
 	struct dmm_status st;
 	int r, lock;
@@ -1057,12 +1094,12 @@ static int send_message(struct dmm_ctx *ctx, const char *name, const char *msg,
 
 int dmm_pause(struct dmm_ctx *ctx, const char *name)
 {
-	return send_message(ctx, name, "pause", "pause");
+	return dmm__send_message(ctx, name, "pause", "pause");
 }
 
 int dmm_resume(struct dmm_ctx *ctx, const char *name)
 {
-	return send_message(ctx, name, "resume", "resume");
+	return dmm__send_message(ctx, name, "resume", "resume");
 }
 
 int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate)
@@ -1070,7 +1107,7 @@ int dmm_set_rate(struct dmm_ctx *ctx, const char *name, uint64_t rate)
 	char msg[32];
 
 	snprintf(msg, sizeof(msg), "rate %llu", (unsigned long long)rate);
-	return send_message(ctx, name, msg, "rate-limit");
+	return dmm__send_message(ctx, name, msg, "rate-limit");
 }
 
 int dmm_status_get(struct dmm_ctx *ctx, const char *name,

@@ -29,7 +29,7 @@ expect() {
 
 echo "TAP version 13"
 expect "start status" dmmigrate st
-expect "create start status wait confirm verify abort post-copy pause resume rate monitor list remove activate probe" \
+expect "create start status group batch wait confirm verify abort post-copy pause resume rate monitor list remove activate probe" \
 	dmmigrate ""
 expect "confirm" dmmigrate -v conf
 expect "--region-size --rate" dmmigrate start vol /dev/null --r

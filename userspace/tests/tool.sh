@@ -14,6 +14,7 @@ failed=0
 vg=()
 if command -v valgrind >/dev/null; then
 	vg=(valgrind -q --error-exitcode=1 --leak-check=full
+	    --suppressions="$(dirname "$0")/valgrind.supp"
 	    --log-file="$tmp/valgrind")
 fi
 
@@ -208,6 +209,37 @@ else
 		expect_json "monitor without device-mapper" 9 monitor monitor --json
 	fi
 fi
+
+# Batch plans are read whole and refused before anything is asked of
+# device-mapper: no plan here reaches it.
+printf 'group g --rate 4M\nv1 /dev/sdb\n\nv2 /dev/sdb\n' >"$tmp/dup"
+printf 'v1 /dev/sdb --weight 1001\n' >"$tmp/weight"
+printf 'v1 /dev/sdb --region-size\n' >"$tmp/novalue"
+printf 'v1\n' >"$tmp/nodest"
+printf 'v1 /dev/sdb\ngroup g\n' >"$tmp/lategroup"
+printf '# nothing\n\n' >"$tmp/empty"
+printf '{"group": "g", "volumes": [{"name": "v1", "dest": "/dev/sdb", "wieght": 2}]}' >"$tmp/key.json"
+printf '{"volumes": [{"name": "v1"}]}' >"$tmp/nodest.json"
+printf '{"volumes": [' >"$tmp/cut.json"
+printf 'v1 /dev/sdb\n' >"$tmp/nogroup"
+expect "batch: a destination twice, named with its line" 1 "dup line 4: /dev/sdb is the destination of v1 and of v2" batch "$tmp/dup"
+expect "batch: a weight out of range" 1 "invalid weight '1001': give 1 to 1000" batch "$tmp/weight"
+expect "batch: an option without its value" 1 "option '--region-size' needs a value" batch "$tmp/novalue"
+expect "batch: a volume without a destination" 1 "give NAME DEST" batch "$tmp/nodest"
+expect "batch: the group line after the volumes" 1 "the group line comes once, before the volumes" batch "$tmp/lategroup"
+expect "batch: a plan of no volume" 1 "names no volume" batch "$tmp/empty"
+expect "batch: JSON with an unknown key" 1 'unknown key "wieght"' batch "$tmp/key.json"
+expect "batch: JSON volume without dest" 1 'give an object with "name" and "dest"' batch "$tmp/nodest.json"
+expect "batch: JSON cut short" 1 "not valid JSON" batch "$tmp/cut.json"
+expect "batch: no group in the plan or the options" 1 "the plan names no group" batch "$tmp/nogroup"
+expect "batch: a plan that is not there" 1 "cannot read it" batch "$tmp/none"
+expect "group: a bad name" 1 "invalid rate group name" group 'a b' --rate 1M
+expect "group: a limit out of range" 1 "invalid max-active '65536'" group g --max-active 65536
+expect "group: nothing to do" 1 "give --rate, --max-active, or volumes" group g
+expect "group -: no budget" 1 "no --rate or --max-active" group - --rate 1M v1
+expect "start: a weight without a group" 1 "--weight is for a start in a rate group" start v1 /dev/sdb --weight 2
+expect "start: weight 0" 1 "invalid weight '0'" start v1 /dev/sdb --group g --weight 0
+expect "status --group with a name" 1 "takes no NAME" status v1 --group g
 
 if grep -qw device-mapper /proc/devices; then
 	n=$((n + 1))

@@ -21,9 +21,11 @@
 
 #include "libdmmigrate.h"
 #include "json.h"
+#include "batch.h"
+#include "output.h"
+#include "plan.h"
+#include "totals.h"
 
-/* The JSON contract's version: dmmigrate(8), "JSON OUTPUT". */
-#define JSON_VERSION	1
 /* Room for a volume's name (at most 100 bytes) and a message. */
 #define NAME_LEN	128
 #define MESSAGE_LEN	512
@@ -53,6 +55,11 @@ enum {
 	OPT_INTERPOSE	= 1 << 21,
 	OPT_COLLAPSE	= 1 << 22,
 	OPT_KEY_FILE	= 1 << 23,
+	OPT_GROUP	= 1 << 24,
+	OPT_WEIGHT	= 1 << 25,
+	OPT_MAX_ACTIVE	= 1 << 26,
+	OPT_CONFIRM_AT_END = 1 << 27,
+	OPT_KEEP_GOING	= 1 << 28,
 	/* Every command takes these, before or after its name. */
 	OPT_GLOBAL	= OPT_JSON | OPT_VERBOSE | OPT_QUIET | OPT_HELP,
 };
@@ -82,6 +89,11 @@ static const struct option long_options[] = {
 	{ "interpose",		no_argument,		NULL, OPT_INTERPOSE },
 	{ "collapse",		no_argument,		NULL, OPT_COLLAPSE },
 	{ "key-file",		required_argument,	NULL, OPT_KEY_FILE },
+	{ "group",		required_argument,	NULL, OPT_GROUP },
+	{ "weight",		required_argument,	NULL, OPT_WEIGHT },
+	{ "max-active",		required_argument,	NULL, OPT_MAX_ACTIVE },
+	{ "confirm-at-end",	no_argument,		NULL, OPT_CONFIRM_AT_END },
+	{ "keep-going",		no_argument,		NULL, OPT_KEEP_GOING },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -89,6 +101,9 @@ struct options {
 	unsigned int set;		/* OPT_* given */
 	const char *metadata;
 	const char *key_file;		/* a LUKS passphrase, for a stack move */
+	const char *group;		/* a rate group */
+	unsigned int weight;
+	unsigned int max_active;
 	uint64_t region_bytes;
 	uint64_t rate;
 	uint64_t window_bytes;		/* 0: the target's default */
@@ -104,104 +119,6 @@ struct command {
 	const char *usage;
 	const char *help;
 };
-
-static const char *prog = "dmmigrate";
-static bool verbose, quiet;
-
-/*
- * --json: stdout holds one JSON object, the answer (dmmigrate(8), "JSON
- * OUTPUT"), opened at the first member and closed by finish(); errors
- * are in it as "error" and on stderr as a line.
- */
-static bool json;
-static const char *json_command;	/* the command word, NULL if none */
-static struct dmm_json answer_json;
-static bool answer_opened;
-static bool answer_streamed;	/* monitor: an answer per line, written */
-
-static struct dmm_json *answer(void)
-{
-	if (!answer_opened) {
-		dmm_json_init(&answer_json, stdout);
-		dmm_json_open(&answer_json, NULL, '{');
-		dmm_json_u64(&answer_json, "version", JSON_VERSION);
-		dmm_json_str(&answer_json, "command", json_command);
-		answer_opened = true;
-	}
-	return &answer_json;
-}
-
-/* Human output: neither with --json nor with -q. */
-__attribute__((format(printf, 1, 2)))
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (json || quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-}
-
-static const char *const error_names[] = {
-	[DMM_OK] = "ok",
-	[DMM_EUSAGE] = "usage",
-	[DMM_EPERM] = "permission",
-	[DMM_ENOMEM] = "memory",
-	[DMM_ENODEV] = "no-device",
-	[DMM_EBUSY] = "busy",
-	[DMM_ESTATE] = "state",
-	[DMM_ELEG] = "leg-failed",
-	[DMM_ETIMEDOUT] = "timed-out",
-	[DMM_EDM] = "device-mapper",
-	[DMM_EDIFFER] = "differ",
-};
-
-/* Report failure @r with @msg: a line on stderr, and in the answer. */
-static int report(int r, const char *msg)
-{
-	struct dmm_json *j;
-
-	fprintf(stderr, "%s: %s\n", prog, msg);
-	if (json) {
-		j = answer();
-		dmm_json_open(j, "error", '{');
-		dmm_json_u64(j, "code", r);
-		dmm_json_str(j, "name", r > 0 && r <= DMM_EDIFFER ?
-			     error_names[r] : "unknown");
-		dmm_json_str(j, "message", msg);
-		dmm_json_close(j, '}');
-	}
-	return r;
-}
-
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, "; see '%s --help'", prog);
-	return report(DMM_EUSAGE, msg);
-}
-
-static int fail(struct dmm_ctx *ctx, int r)
-{
-	return r ? report(r, dmm_last_error(ctx)) : r;
-}
-
-static void log_stderr(enum dmm_log_level level, const char *msg, void *data)
-{
-	(void)data;
-	if (verbose || level == DMM_LOG_ERROR)
-		fprintf(stderr, "%s: %s\n", prog, msg);
-}
 
 struct waiter {
 	bool watch;
@@ -427,8 +344,11 @@ static int cmd_start(struct dmm_ctx *ctx, char **args,
 		flags |= DMM_START_FRESH_METADATA;
 	if (o->set & OPT_POST_COPY)
 		flags |= DMM_START_POST_COPY;
-	r = dmm_start_window(ctx, args[0], args[1], o->metadata,
-			     o->region_bytes, o->rate, o->window_bytes, flags);
+	if ((o->set & OPT_WEIGHT) && !o->group)
+		return usage_error("--weight is for a start in a rate group: give --group G");
+	r = dmm_start_group(ctx, args[0], args[1], o->metadata,
+			    o->region_bytes, o->rate, o->window_bytes, flags,
+			    o->group, o->weight);
 	if (r)
 		return fail(ctx, r);
 	already = dmm_already_done(ctx);
@@ -442,6 +362,8 @@ struct status_walk {
 	const struct options *o;
 	bool all;	/* a volume removed meanwhile is no error */
 	bool opened;	/* the answer's "volumes" array */
+	const char *group;	/* only its members, counted in @totals */
+	struct totals totals;
 };
 
 static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
@@ -457,6 +379,13 @@ static int print_volume(struct dmm_ctx *ctx, const char *name, void *data)
 		r = dmm_status_get(ctx, name, &st);
 	if (r)
 		return walk->all && r == DMM_ENODEV ? 0 : r;
+	if (walk->group && (dmm_status_state(st) == DMM_STATE_IDLE ||
+			    strcmp(dmm_status_group(st), walk->group))) {
+		dmm_status_free(st);
+		return 0;
+	}
+	if (walk->group)
+		totals_add(&walk->totals, st, 0);
 	if (json) {
 		if (!walk->opened)
 			dmm_json_open(answer(), "volumes", '[');
@@ -494,10 +423,50 @@ static int show_volumes(struct dmm_ctx *ctx, const char *name,
 	return fail(ctx, r);
 }
 
+/* The members of group @o->group, then the group's totals. */
+static int show_group(struct dmm_ctx *ctx, const struct options *o)
+{
+	struct status_walk walk = { .o = o, .all = true, .group = o->group };
+	unsigned int max_active;
+	struct dmm_json *j;
+	char what[64];
+	uint64_t rate;
+	int r;
+
+	r = dmm_group_get(ctx, o->group, &rate, &max_active) ?:
+	    dmm_for_each_volume(ctx, print_volume, &walk);
+	if (r)
+		return fail(ctx, r);
+	if (!json) {
+		snprintf(what, sizeof(what), "group %s", o->group);
+		totals_print(&walk.totals, what, stdout);
+		printf(" (budget %.1f MiB/s, %u at once)\n", rate / 1048576.0,
+		       max_active);
+		return 0;
+	}
+	j = answer();
+	if (!walk.opened)
+		dmm_json_open(j, "volumes", '[');
+	dmm_json_close(j, ']');
+	dmm_json_open(j, "group", '{');
+	dmm_json_str(j, "name", o->group);
+	dmm_json_u64(j, "rate", rate);
+	dmm_json_u64(j, "max_active", max_active);
+	totals_json(&walk.totals, j);
+	dmm_json_close(j, '}');
+	return 0;
+}
+
 static int cmd_status(struct dmm_ctx *ctx, char **args,
 		      const struct options *o)
 {
 	unsigned int set = o->set & ~(OPT_VERBOSE | OPT_QUIET);
+
+	if (set & OPT_GROUP) {
+		if (args[0] || (set & ~(OPT_GROUP | OPT_JSON)))
+			return usage_error("--group G takes no NAME and no other option");
+		return show_group(ctx, o);
+	}
 
 	if ((set & OPT_EXPORT) && (!args[0] || set != OPT_EXPORT))
 		return usage_error("--export needs a NAME and no other option");
@@ -614,20 +583,6 @@ static int cmd_resume(struct dmm_ctx *ctx, char **args,
 	return simple(ctx, args[0], dmm_resume(ctx, args[0]), "resumed");
 }
 
-/* Rates may end in "/s", as status prints them: 100MiB/s. */
-static int parse_rate(const char *arg, uint64_t *rate)
-{
-	char buf[64];
-	size_t len = strlen(arg);
-
-	if (len >= sizeof(buf))
-		return DMM_EUSAGE;
-	strcpy(buf, arg);
-	if (len > 2 && !strcmp(buf + len - 2, "/s"))
-		buf[len - 2] = '\0';
-	return dmm_parse_size(buf, rate);
-}
-
 #define RATE_ERROR	"invalid rate '%s': give bytes per second like 10M, 10MiB or 10MiB/s, 0 for unlimited"
 
 static int cmd_rate(struct dmm_ctx *ctx, char **args,
@@ -664,6 +619,73 @@ static int cmd_verify(struct dmm_ctx *ctx, char **args,
 	if (!r)
 		answer_done(args[0], o->set & OPT_BACKGROUND ? "started" : "equal");
 	return fail(ctx, r);
+}
+
+/*
+ * group G [--rate R] [--max-active N] [NAME...]: set the group, then move
+ * the NAMEs into it; group - NAME...: take them out of their group.
+ */
+static int cmd_group(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	bool leave = !strcmp(args[0], "-");
+	unsigned int max_active = o->max_active, old_max;
+	uint64_t rate = o->rate, old_rate;
+	int i, r = 0;
+
+	if (leave && (o->set & (OPT_RATE | OPT_MAX_ACTIVE)))
+		return usage_error("group - takes volumes out of their group: no --rate or --max-active");
+	if (!args[1] && !(o->set & (OPT_RATE | OPT_MAX_ACTIVE)))
+		return usage_error("give --rate, --max-active, or volumes to move into group %s",
+				   args[0]);
+	if (o->set & (OPT_RATE | OPT_MAX_ACTIVE)) {
+		/* What is not given stays as the group has it. */
+		if (!dmm_group_get(ctx, args[0], &old_rate, &old_max)) {
+			if (!(o->set & OPT_RATE))
+				rate = old_rate;
+			if (!(o->set & OPT_MAX_ACTIVE))
+				max_active = old_max;
+		} else if (!(o->set & OPT_RATE)) {
+			return fail(ctx, DMM_EUSAGE);
+		}
+		r = dmm_group_set(ctx, args[0], rate, max_active);
+		if (r)
+			return fail(ctx, r);
+		say("group %s: budget %.1f MiB/s, %u at once\n", args[0],
+		    rate / 1048576.0, max_active);
+	}
+	for (i = 1; args[i] && !r; i++) {
+		r = dmm_group_join(ctx, args[i], leave ? NULL : args[0]);
+		if (!r)
+			say("%s: %s %s\n", args[i], leave ? "out of its group" :
+			    "in group", leave ? "" : args[0]);
+	}
+	if (json && !r) {
+		dmm_json_str(answer(), "group", leave ? NULL : args[0]);
+		if (o->set & (OPT_RATE | OPT_MAX_ACTIVE)) {
+			dmm_json_u64(answer(), "rate", rate);
+			dmm_json_u64(answer(), "max_active", max_active);
+		}
+		dmm_json_str(answer(), "result", leave ? "left" : "set");
+	}
+	return fail(ctx, r);
+}
+
+static int cmd_batch(struct dmm_ctx *ctx, char **args,
+		     const struct options *o)
+{
+	struct batch_options bo = {
+		.group = o->group,
+		.rate_set = o->set & OPT_RATE,
+		.rate = o->rate,
+		.max_active_set = o->set & OPT_MAX_ACTIVE,
+		.max_active = o->max_active,
+		.confirm_at_end = o->set & OPT_CONFIRM_AT_END,
+		.keep_going = o->set & OPT_KEEP_GOING,
+		.timeout = o->timeout,
+	};
+
+	return batch_run(ctx, args[0], &bo);
 }
 
 static int list_volume(struct dmm_ctx *ctx, const char *name, void *data)
@@ -1028,12 +1050,20 @@ static const struct command commands[] = {
 	  "wrap DEVICE as /dev/mapper/NAME, ready to migrate; --interpose: under the dm stack that holds it" },
 	{ "start", cmd_start, 2, 2,
 	  OPT_METADATA | OPT_FRESH | OPT_REGION | OPT_RATE | OPT_FORCE |
-	  OPT_PAUSED | OPT_WINDOW | OPT_POST_COPY,
-	  "NAME DEST [--metadata DEV [--fresh-metadata] [--window SIZE] [--post-copy]] [--region-size SIZE] [--rate RATE] [--force] [--paused]",
+	  OPT_PAUSED | OPT_WINDOW | OPT_POST_COPY | OPT_GROUP | OPT_WEIGHT,
+	  "NAME DEST [--metadata DEV [--fresh-metadata] [--window SIZE] [--post-copy]] [--region-size SIZE] [--rate RATE] [--group G [--weight W]] [--force] [--paused]",
 	  "start copying volume NAME to DEST" },
-	{ "status", cmd_status, 0, 1, OPT_WATCH | OPT_EXPORT,
-	  "[NAME] [--watch] [--export]",
-	  "show progress and leg health (--export: udev KEY=value)" },
+	{ "status", cmd_status, 0, 1, OPT_WATCH | OPT_EXPORT | OPT_GROUP,
+	  "[NAME] [--watch] [--export] | --group G",
+	  "show progress and leg health (--export: udev KEY=value; --group: a rate group's members and totals)" },
+	{ "group", cmd_group, 1, 64, OPT_RATE | OPT_MAX_ACTIVE,
+	  "G [--rate RATE] [--max-active N] [NAME...] | - NAME...",
+	  "set rate group G's copy budget and how many of it copy at once; move running migrations into it (-: out)" },
+	{ "batch", cmd_batch, 1, 1,
+	  OPT_GROUP | OPT_RATE | OPT_MAX_ACTIVE | OPT_CONFIRM_AT_END |
+	  OPT_KEEP_GOING | OPT_TIMEOUT,
+	  "PLAN [--group G] [--rate RATE] [--max-active N] [--confirm-at-end] [--keep-going] [--timeout SECONDS]",
+	  "migrate and confirm every volume of PLAN under one rate group; run again to pick up" },
 	{ "wait", cmd_wait, 1, 1, OPT_TIMEOUT, "NAME [--timeout SECONDS]",
 	  "until in sync (0) or a failure (non-zero)" },
 	{ "confirm", cmd_confirm, 1, 1,
@@ -1093,6 +1123,21 @@ static void print_command_help(const struct command *cmd)
 	       cmd->help, prog);
 }
 
+static int parse_count(const char *arg, unsigned long min, unsigned long max,
+		       const char *what, unsigned int *val)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || *arg == '-' || n < min || n > max)
+		return usage_error("invalid %s '%s': give a whole number from %lu to %lu",
+				   what, arg, min, max);
+	*val = n;
+	return 0;
+}
+
 static int parse_value(int opt, const char *arg, struct options *o)
 {
 	char *end;
@@ -1122,6 +1167,15 @@ static int parse_value(int opt, const char *arg, struct options *o)
 			return usage_error("invalid window '%s': give a size like 2G",
 					   arg);
 		return 0;
+	case OPT_GROUP:
+		o->group = arg;
+		return 0;
+	case OPT_WEIGHT:
+		return parse_count(arg, 1, DMM_WEIGHT_MAX, "weight",
+				   &o->weight);
+	case OPT_MAX_ACTIVE:
+		return parse_count(arg, 0, DMM_GROUP_MAX_ACTIVE, "max-active",
+				   &o->max_active);
 	case OPT_TIMEOUT:
 		errno = 0;
 		o->timeout = strtoul(arg, &end, 10);
@@ -1188,17 +1242,6 @@ static int run_command(struct dmm_ctx *ctx, const struct command *cmd,
 				   prog, cmd->name, cmd->usage);
 	/* argv is NULL terminated, so an optional missing arg reads NULL. */
 	return cmd->run(ctx, argv + optind, &o);
-}
-
-/* The answer's last part: --json always writes one object. */
-static int finish(int r)
-{
-	if (json && (r || !answer_streamed)) {
-		answer();
-		dmm_json_close(&answer_json, '}');
-		fputc('\n', stdout);
-	}
-	return r;
 }
 
 int main(int argc, char **argv)

@@ -5,7 +5,8 @@
 #   result <measure> <contender> <round> <value> [<value>...]
 # which tools/testing/bench/run.sh turns into medians and ratios. A second
 # argument runs only the measures it names ("discarded_copy cutover").
-all="thin idle_copy foreground half_read write_cost converge cutover post_copy discarded_copy verify memory"
+# groups, dm-migrate alone: rate groups' copy rates and a volume's memory.
+all="thin idle_copy foreground half_read write_cost converge cutover post_copy discarded_copy verify memory groups"
 rounds=${1:-3}
 measures=${2:-$all}
 # A misspelt measure would silently measure nothing.
@@ -309,7 +310,7 @@ post_copy() {
 # Convergence: time to sync 128 MiB while fio writes at LOAD% of a leg's
 # 20 MiB/s (random 64 KiB writes, rate-limited), in seconds; 0 = idle.
 converge() {
-	local load=$1 round=$2 t0 t1 fio_pid= ok=0
+	local load=$1 round=$2 t0 t1 fio_pid='' ok=0
 	create migrate "$conv_len" || return 1
 	if [ "$load" -gt 0 ]; then
 		fio --name=load --filename=/dev/mapper/bench --direct=1 --ioengine=libaio \
@@ -444,6 +445,119 @@ memory() {
 	echo "result memory $c 1 $((after - before)) $(awk -v k=$((after - before)) -v r="$regions" 'BEGIN { printf "%.3f", k * 1024 / r }')"
 }
 
+# Rate groups (Documentation/dm-migrate.rst): N volumes copying in one
+# group under one budget, a quarter of a leg's 20 MiB/s. Regions of 128 KiB,
+# so that a member's rate over the window is counted in fine steps.
+group_budget=$((5 * 1024 * 1024))
+group_region=256
+
+# snap and sfield (lib.sh): every member's status in one dmsetup.
+
+# groups_clean: the groups measures' devices, members before their legs.
+groups_clean() {
+	local d
+	for d in $(dmsetup ls | awk '$1 ~ /^gm[0-9]+$/ { print $1 }') \
+		$(dmsetup ls | awk '$1 ~ /^(g[sd]|z[lr])[0-9]+$/ { print $1 }'); do
+		dmsetup remove "$d"
+	done
+}
+
+# groups_rate N ROUND: N volumes, slices of the legs' first 1 GiB (1/N
+# each), made in one group at a budget of 1 byte/s (each copies a region,
+# then waits), then given the real budget by one message, which starts them
+# together. After 3 s, their bytes copied (status) over a 30 s window: the
+# group's MiB/s, its ratio to the budget, and the least and the most a
+# member copied, MiB/s.
+groups_rate() {
+	local n=$1 round=$2 slen=$((len / $1)) i name concise='' t0 got sum=0 lo='' hi=0
+	local -a names=()
+	local -A b0=()
+	for ((i = 0; i < n; i++)); do
+		concise+="gs$i,,,rw,0 $slen linear $src $((i * slen));gd$i,,,rw,0 $slen linear $dst $((i * slen));"
+	done
+	dmsetup create --concise "${concise%;}" || return 1
+	for ((i = 0; i < n; i++)); do
+		name=$(printf 'gm%02d' "$i")
+		echo "0 $slen migrate /dev/mapper/gs$i /dev/mapper/gd$i - $group_region 4 group bench 1 0" |
+			dmsetup create "$name" || { groups_clean; return 1; }
+		names+=("$name")
+	done
+	dmsetup message gm00 0 group bench "$group_budget" 0 || { groups_clean; return 1; }
+	nap 3
+	snap
+	t0=$ST_AT
+	for name in "${names[@]}"; do
+		b0[$name]=$(sfield "$name" 5)
+	done
+	nap 30
+	snap
+	for name in "${names[@]}"; do
+		got=$(($(sfield "$name" 5) - ${b0[$name]}))
+		sum=$((sum + got))
+		[ -n "$lo" ] && [ "$got" -ge "$lo" ] || lo=$got
+		[ "$got" -le "$hi" ] || hi=$got
+	done
+	groups_clean
+	awk -v n="$n" -v r="$round" -v s="$sum" -v lo="$lo" -v hi="$hi" -v us=$((ST_AT - t0)) \
+		-v b="$group_budget" 'BEGIN {
+		m = 1048576 * us / 1000000
+		printf "result groups n%d %d %.2f %.3f %.3f %.3f\n", n, r, s / m, s * 1000000 / us / b, lo / m, hi / m
+	}'
+}
+
+# kmem: the kernel's slab, vmalloc and per-CPU use, kB (/proc/meminfo).
+kmem() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	awk '/^(Slab|VmallocUsed|Percpu):/ { s += $2 } END { print s }' /proc/meminfo
+}
+
+# group_memory CASE ROUND: the kernel memory 16 volumes on dm-zero legs
+# (made before) add when created, in bytes per volume. linear: dm-linear
+# devices of 1 GiB, the mapped device's own part; paused: migrate volumes
+# of 1 GiB, region 128 KiB, paused, in a group; paused_1t: the same at
+# 1 TiB; copying: of 1 GiB in a group at 1 byte/s, their copiers started
+# (their copy buffers held) and waiting for the budget.
+group_memory() {
+	local c=$1 round=$2 n=16 size=$((2 * 1024 * 1024)) i concise='' feat before after end
+	[ "$c" = paused_1t ] && size=$((2 * 1024 * 1024 * 1024))
+	case $c in
+	copying) feat="4 group mem 1 0" ;;
+	*) feat="5 paused group mem 1 0" ;;
+	esac
+	for ((i = 0; i < n; i++)); do
+		concise+="zl$i,,,rw,0 $size zero;zr$i,,,rw,0 $size zero;"
+	done
+	dmsetup create --concise "${concise%;}" || return 1
+	before=$(kmem)
+	for ((i = 0; i < n; i++)); do
+		if [ "$c" = linear ]; then
+			echo "0 $size linear /dev/mapper/zl$i 0"
+		else
+			echo "0 $size migrate /dev/mapper/zl$i /dev/mapper/zr$i - $group_region $feat"
+		fi | dmsetup create "$(printf 'gm%02d' "$i")" || { groups_clean; return 1; }
+	done
+	if [ "$c" = copying ]; then
+		# A member's copier allocates its buffers before it asks for the
+		# budget, which lets a few copies through (each table loaded
+		# resets it) and then holds every member for hours: once one has
+		# copied, the copiers have started.
+		end=$((SECONDS + 60))
+		while [ "$SECONDS" -lt "$end" ]; do
+			snap
+			for ((i = 0; i < n; i++)); do
+				[ "$(sfield "$(printf 'gm%02d' "$i")" 5)" = 0 ] || break
+			done
+			[ "$i" -lt "$n" ] && break
+			nap 0.5
+		done
+		nap 2
+	fi
+	after=$(kmem)
+	groups_clean
+	echo "result group_memory $c $round $(((after - before) * 1024 / n))"
+}
+
 # The thin measure's source, 10% written over zeros (discarded: the legs'
 # images punch holes), then, for the others, data throughout: zeros would
 # not be written to the destination (dm-migrate-copier.c).
@@ -459,6 +573,19 @@ if want thin; then
 	done
 fi
 dd if=/dev/urandom of="$src" bs=1M count="$mib" oflag=direct 2> /dev/null
+
+# Before the rounds below: discarded_copy leaves most of the source
+# unmapped, and the groups' copies are to read data.
+if want groups; then
+	for round in $(seq "$rounds"); do
+		for n in 1 4 16; do
+			groups_rate "$n" "$round"
+		done
+		for c in linear paused paused_1t copying; do
+			group_memory "$c" "$round"
+		done
+	done
+fi
 
 for round in $(seq "$rounds"); do
 	want idle_copy && for c in plain migrate raid1; do

@@ -13,23 +13,16 @@ mkdir -p "$out"
 leg=20971520:500
 # dm-clone, the post-copy measure's other contender, built from
 # linux-source-6.12: a 6.1 guest goes without (contenders.sh says so).
+# Measures run alone without post_copy go without it too.
 clone_ko=
-[[ $kver == 6.12.* ]] && clone_ko=$("$top/tools/testing/bench/dm-clone.sh" "$kver")
+if [[ $kver == 6.12.* ]] && [[ -z ${DMM_BENCH_MEASURES:-} || " $DMM_BENCH_MEASURES " == *" post_copy "* ]]; then
+	clone_ko=$("$top/tools/testing/bench/dm-clone.sh" "$kver")
+fi
 
-DMM_VM_MODULES=$clone_ko "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((2400 * rounds)) -l contenders \
+DMM_VM_MODULES=$clone_ko "$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((2700 * rounds)) -l contenders \
 	-d "src:1G:$leg" -d "dst:1G:$leg" -d tmeta:64M \
 	-- /dmm/tools/testing/bench/contenders.sh "$rounds" ${DMM_BENCH_MEASURES:+"$DMM_BENCH_MEASURES"} |
 	tee "$out/contenders.log"
-rm -f "$out"/*.img
-# Some measures alone (DMM_BENCH_MEASURES="verify cutover"): their raw lines,
-# and performance.md, which a full run writes, left as it is.
-if [ -n "${DMM_BENCH_MEASURES:-}" ]; then
-	echo "bench: $DMM_BENCH_MEASURES alone; raw results in $out/contenders.log"
-	exit 0
-fi
-"$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1500 * rounds)) -l metadata \
-	-d "src:1G:$leg" -d "dst:1G:$leg" -d "meta:16M:$leg" \
-	-- /dmm/tools/testing/bench/metadata_iops.sh "$rounds" | tee "$out/metadata.log"
 rm -f "$out"/*.img
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -39,13 +32,69 @@ res() { grep "^result $1 " "$out/metadata.log" | awk -v f="$2" '{ print $f }' | 
 # (FIELD 5 is the first value).
 med() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | median || true; }
 maxof() { grep "^result $1 $2 " "$out/contenders.log" | awk -v f="$3" '{ print $f }' | sort -n | tail -n 1 || true; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# groups_section: the rate groups' part of performance.md.
+groups_section() {
+	local n c v
+	echo "## Rate groups"
+	echo
+	echo "N volumes, slices of the 1 GiB legs (1/N of them each, region"
+	echo "128 KiB), copying in one rate group of equal weights under a budget of"
+	echo "5 MiB/s, a quarter of a leg's 20 MiB/s: started together by one"
+	echo "message, then their bytes copied (status) over a 30 s window from 3 s"
+	echo "on. The group's rate and its share of the budget; the least and the"
+	echo "most one member copied, MiB/s. Alone: \`DMM_BENCH_MEASURES=groups make bench\`."
+	echo
+	echo "| volumes | MiB/s | of the budget | member MiB/s, least | most | least of most |"
+	echo "|---|---|---|---|---|---|"
+	for n in 1 4 16; do
+		echo "| $n | $(med groups "n$n" 5) | $(med groups "n$n" 6) | $(med groups "n$n" 7) |" \
+			"$(med groups "n$n" 8) | $(ratio "$(med groups "n$n" 7)" "$(med groups "n$n" 8)") |"
+	done
+	echo
+	echo "The kernel memory a volume costs: the growth of Slab, VmallocUsed and"
+	echo "Percpu (/proc/meminfo, caches dropped) when 16 volumes are created on"
+	echo "dm-zero legs made before, per volume. paused: a migrate volume of"
+	echo "1 GiB, region 128 KiB (8192 regions), paused, in a group; copying: the"
+	echo "same in a group at 1 byte/s, copying started and waiting for the"
+	echo "budget, so holding its copy buffers (8 of the region's size up to"
+	echo "512 KiB; a member queued, paused or in sync holds none); paused 1 TiB:"
+	echo "8388608 regions, the bitmap of regions in sync (a bit a region) grown"
+	echo "with the volume; linear: a dm-linear device of 1 GiB, the mapped"
+	echo "device's own part, which the volume has before its migration too."
+	echo
+	echo "| volume | bytes per volume | beyond dm-linear's |"
+	echo "|---|---|---|"
+	for c in linear paused copying paused_1t; do
+		v=$(med group_memory "$c" 5)
+		echo "| ${c/_1t/ 1 TiB} | $v | $(awk -v a="$v" -v b="$(med group_memory linear 5)" \
+			'BEGIN { if (a == "" || b == "") print "-"; else print a - b }') |"
+	done
+}
+
+# Some measures alone (DMM_BENCH_MEASURES="verify cutover"): their raw lines,
+# and performance.md, which a full run writes, left as it is; the groups'
+# section is written beside the raw lines.
+if [ -n "${DMM_BENCH_MEASURES:-}" ]; then
+	echo "bench: $DMM_BENCH_MEASURES alone; raw results in $out/contenders.log"
+	if [[ " $DMM_BENCH_MEASURES " == *" groups "* ]]; then
+		groups_section > "$out/groups.md"
+		echo "bench: the groups' section of performance.md in $out/groups.md"
+	fi
+	exit 0
+fi
+"$top/scripts/vm/run.sh" -k "$kver" -w "$out" -t $((1500 * rounds)) -l metadata \
+	-d "src:1G:$leg" -d "dst:1G:$leg" -d "meta:16M:$leg" \
+	-- /dmm/tools/testing/bench/metadata_iops.sh "$rounds" | tee "$out/metadata.log"
+rm -f "$out"/*.img
+
 # Hand-written notes below the marker line of performance.md are kept.
 # 6.12's in performance.md, another series' in performance-<series>.md.
 report=$top/Documentation/performance.md
 [ "$series" = 6.12 ] || report=$top/Documentation/performance-$series.md
 marker='<!-- make bench writes what is above this line; what follows is kept -->'
 notes=$(awk -v m="$marker" 'f || $0 == m { f = 1; print }' "$report" 2> /dev/null || true)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # window_row MEASURE CONTENDER [IDLE]: "| contender | IOPS | of dm-linear | p99 |
 # copy MiB/s | of its idle copy |" of one of contenders.sh's fio windows.
 # IDLE (default idle_copy) is the measure the speed is a share of.
@@ -274,6 +323,8 @@ window_row() {
 	for c in migrate mirror; do
 		echo "| $c | $(med memory $c 5) | $(med memory $c 6) |"
 	done
+	echo
+	groups_section
 	echo
 	echo "## Write IOPS with and without a metadata device"
 	echo

@@ -224,6 +224,27 @@ mstatus() {
 	MST=("${MST[@]:2}")
 }
 
+# snap: every migration's status line into ST[name] (one dmsetup, which
+# asks the devices one by one), and into ST_AT the middle of the time it
+# took, in microseconds: on a loaded host a dmsetup takes from 0.1 to 0.6 s,
+# and a window timed from its start would be off by the difference.
+declare -A ST
+snap() {
+	local name rest t0
+	ST=()
+	t0=${EPOCHREALTIME/./}
+	while read -r name rest; do
+		ST[${name%:}]=$rest
+	done < <(dmsetup status --target migrate)
+	# shellcheck disable=SC2034 # read by the callers
+	ST_AT=$(( (t0 + ${EPOCHREALTIME/./}) / 2 ))
+}
+# sfield NAME N: field N of NAME's migrate status in the last snap (1 = state, 5 = bytes copied).
+sfield() {
+	local f
+	read -r -a f <<< "${ST[$1]}"
+	echo "${f[$(($2 + 2))]}"
+}
 # field NAME N: the Nth field of the migrate status (1 = state).
 field() {
 	mstatus "$1" && echo "${MST[$2]:-}"

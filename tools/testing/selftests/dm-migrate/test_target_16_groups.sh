@@ -48,26 +48,6 @@ member() {
 		dmsetup create "$name"
 }
 
-# snap: every migration's status line into ST[name] (one dmsetup, which
-# asks the devices one by one), and into ST_AT the middle of the time it
-# took, in microseconds: on a loaded host a dmsetup takes from 0.1 to 0.6 s,
-# and a window timed from its start would be off by the difference.
-declare -A ST
-snap() {
-	local name rest t0
-	ST=()
-	t0=${EPOCHREALTIME/./}
-	while read -r name rest; do
-		ST[${name%:}]=$rest
-	done < <(dmsetup status --target migrate)
-	ST_AT=$(( (t0 + ${EPOCHREALTIME/./}) / 2 ))
-}
-# sfield NAME N: field N of NAME's migrate status in the last snap (1 = state).
-sfield() {
-	local f
-	read -r -a f <<< "${ST[$1]}"
-	echo "${f[$(($2 + 2))]}"
-}
 # last NAME K: the Kth field from the end of NAME's status (0 = the last).
 last() {
 	local f

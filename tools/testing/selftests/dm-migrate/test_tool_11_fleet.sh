@@ -1,0 +1,217 @@
+#!/bin/bash
+# A fleet under one rate group, through the tool: 16 volumes (slices of two
+# disks) moved by "dmmigrate batch" with a budget of a quarter of the legs'
+# bandwidth and at most 4 copying at once. The batch is killed at random
+# moments and run again until it ends by itself: every volume confirmed,
+# its data as written (one under a fio load all along), never more than 4
+# copying. Moved back with one destination failing mid-copy: the batch stops
+# at the failure, and with --keep-going confirms the others and names the
+# failed one, exit 7. "status --group" gives the group's totals, "group"
+# changes a budget and moves migrations in and out, a start with a metadata
+# device records the group and activation rejoins it; bad plans and bad
+# groups are refused with nothing changed.
+# vm: -d src:64M:16777216 -d dst:64M:16777216 -d meta:4M -t 480
+# debug-kernel: full run only; the kernel's group paths run there in test_target_16
+# kernels: 6.12 in make check (the batch and the group commands are the tool's; test_target_16 runs the groups on 6.1)
+# shellcheck disable=SC2034 # the values the cases read, in the expressions ktap_expect evaluates
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 19
+
+src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || die "disks missing"
+load_migrate || die "module does not load"
+# A quarter of a leg's 16 MiB/s.
+budget=$((4 * 1024 * 1024))
+size=4	# MiB per volume
+
+# Volume N moves between slice NsS of src and NsD of dst, slices with dm
+# uuids: identities a metadata device's record can name.
+concise='' off=0
+for i in $(seq 16); do
+	len=$((size * 2048))
+	concise+="${i}sS,DMMTEST-${i}sS,,rw,0 $len linear $src $off;${i}sD,DMMTEST-${i}sD,,rw,0 $len linear $dst $off;"
+	off=$((off + len))
+done
+dmsetup create --concise "${concise%;}" || die "cannot make the slices"
+declare -A SUM
+for i in $(seq 16); do
+	dmmigrate create "v$i" "/dev/mapper/${i}sS" > /dev/null || die "cannot create v$i"
+	dd if=/dev/urandom of="/dev/mapper/v$i" bs=1M count=$size oflag=direct 2> /dev/null
+	SUM[v$i]=$(sum "/dev/mapper/v$i")
+done
+
+# plan FILE SIDE [EXTRA LINE]: a plan moving every volume to its slice on SIDE.
+plan() {
+	{
+		echo "# the fleet, to the $2 slices"
+		echo "group fleet"
+		for i in $(seq 16); do echo "v$i /dev/mapper/${i}s$2"; done
+		[ -z "${3:-}" ] || echo "$3"
+	} > "$1"
+}
+# data_ok: every volume but those named holds what was written to it.
+data_ok() {
+	local i bad=
+	for i in $(seq 16); do
+		[[ " $* " == *" v$i "* ]] && continue
+		[ "$(sum "/dev/mapper/v$i")" = "${SUM[v$i]}" ] || bad+=" v$i"
+	done
+	[ -z "$bad" ] || diag "data differs on:$bad"
+	[ -z "$bad" ]
+}
+# all_on SIDE [N]: the first N (16) volumes linear on their slices on SIDE.
+all_on() {
+	local i bad=
+	for i in $(seq "${2:-16}"); do
+		[ "$(dmsetup table "v$i")" = "0 $((size * 2048)) linear $(majmin "/dev/mapper/${i}s$1") 0" ] || bad+=" v$i"
+	done
+	[ -z "$bad" ] || diag "not on their $1 slice:$bad"
+	[ -z "$bad" ]
+}
+
+step "bad plans and groups change nothing"
+before=$(dm_snapshot)
+plan /tmp/dup D "v17 /dev/mapper/2sD"
+tool batch /tmp/dup --group fleet --rate 4M
+r1=$rc e1=$err
+printf 'v1 /dev/mapper/1sD --weight 0\n' > /tmp/badw
+tool batch /tmp/badw --group fleet --rate 4M
+r2=$rc
+echo '{"group": "fleet", "volumes": [{"name": "v1", "dest": "/dev/mapper/1sD", "wieght": 2}]}' > /tmp/badj
+tool batch /tmp/badj --rate 4M
+r3=$rc e3=$err
+plan /tmp/nov D "nosuch $meta"
+tool batch /tmp/nov --group fleet --rate 4M
+r4=$rc
+tool start v1 /dev/mapper/1sD --group nosuchgroup
+r5=$rc e5=$err
+tool group fleet --rate 4M --max-active 70000
+r6=$rc
+ktap_expect "bad plans (destination twice, weight 0, unknown JSON key, unknown volume), a start in an unknown group and a bad limit: refused, nothing changed" \
+	'[ "$r1$r2$r3$r4$r5$r6" = 111411 ] && [[ $e1 == *"2sD is the destination of v2 and of v17"* ]] &&
+	 [[ $e3 == *wieght* ]] && [[ $e5 == *"rate group nosuchgroup is not set"* ]] &&
+	 same "dm devices" "$(dm_snapshot)" "$before" && [ ! -e /run/dmmigrate/fleet.group ]'
+
+tool_ok group fleet --rate 4M --max-active 4
+ktap_expect "group fleet --rate 4M --max-active 4 sets the group" \
+	'[ "$rc" -eq 0 ] && same kept "$(cat /run/dmmigrate/fleet.group)" "$budget 4"'
+
+step "the batch, killed at random moments and run again"
+plan /tmp/plan D
+# The most members copying at once, sampled all along.
+(
+	most=0
+	while [ ! -e /tmp/sampler.stop ]; do
+		n=$(dmsetup status --target migrate 2> /dev/null | awk '$5 == "copying"' | wc -l)
+		[ "$n" -gt "$most" ] && most=$n && echo "$most" > /tmp/most
+		nap 0.2
+	done
+) &
+sampler=$!
+load_start /dev/mapper/v1 --size=${size}M
+kills=0 rounds=0 totals=
+while [ "$rounds" -lt 12 ]; do
+	rounds=$((rounds + 1))
+	dmmigrate batch /tmp/plan > /tmp/batch.out 2> /tmp/batch.err &
+	pid=$!
+	if [ "$rounds" -le 6 ]; then
+		nap "$((1 + RANDOM % 5)).$((RANDOM % 10))"
+		# The group's totals while it has members (not before the
+		# batch has started any, nor once all are done).
+		t=$(dmmigrate --json status --group fleet)
+		[[ $t == *'"members":0,'* ]] || totals=$t
+		if kill -9 "$pid" 2> /dev/null; then
+			kills=$((kills + 1))
+			wait "$pid" 2> /dev/null
+			continue
+		fi
+	fi
+	wait "$pid"
+	brc=$?
+	[ "$brc" -eq 0 ] && break
+	diag "batch round $rounds: exit $brc: $(tail -n 3 /tmp/batch.err)"
+done
+diag "batch: $kills kills, $rounds runs, last exit ${brc:-none}"
+load_stop
+lrc=$?
+touch /tmp/sampler.stop
+wait "$sampler"
+ktap_expect "the batch killed $kills times at random and run again ends by itself, exit 0" \
+	'[ "${brc:-1}" -eq 0 ] && [ "$kills" -ge 3 ]'
+ktap_expect "every volume confirmed onto its destination slice" 'all_on D'
+ktap_expect "every volume holds what was written to it; the one under fio passed every verify and holds the last pass" \
+	'data_ok v1 && [ "$lrc" -eq 0 ] && load_verify /dev/mapper/v1'
+ktap_expect "never more than 4 members copying at once (most seen: $(cat /tmp/most 2> /dev/null))" \
+	'[ "$(cat /tmp/most 2> /dev/null || echo 0)" -ge 1 ] && [ "$(cat /tmp/most)" -le 4 ]'
+out=$totals
+[ -n "$out" ] || diag "status --group fleet never saw a member"
+ktap_expect "status --group fleet --json mid-batch: the group's budget, limit and totals" \
+	'[[ $out == *"\"group\":{\"name\":\"fleet\",\"rate\":$budget,\"max_active\":4,\"members\":"* ]] &&
+	 [ "$(jfield copying)" -le 4 ] && [ "$(jfield members)" -ge 1 ] && [ -n "$(jfield bytes_total)" ]'
+tool --json batch /tmp/plan
+ktap_expect "the batch run once more: nothing to do, every volume confirmed before this run" \
+	'[ "$rc" -eq 0 ] && [ "$(grep -o "\"before_this_run\":true" <<< "$out" | wc -l)" -eq 16 ] &&
+	 [[ $out == *"\"confirmed\":16,\"failed\":0"* ]]'
+# Data written again, the v1 load having changed it.
+SUM[v1]=$(sum /dev/mapper/v1)
+
+step "back, with a destination failing"
+plan /tmp/back S
+dmmigrate batch /tmp/back > /tmp/back.out 2> /tmp/back.err &
+pid=$!
+# v16 is the last to start: fail its destination while it waits its turn.
+for _ in $(seq 150); do [ "$(field v16 1)" = queued ] && break; nap 0.2; done
+dmsetup suspend 16sS && dmsetup reload 16sS --table "0 $((size * 2048)) error" && dmsetup resume 16sS
+wait "$pid"
+brc=$?
+ktap_expect "the batch stops at the failure: exit 7, v16 named" \
+	'[ "$brc" -eq 7 ] && grep -q "v16: a leg has failed" /tmp/back.err'
+tool --json batch /tmp/back --keep-going
+ktap_expect "--keep-going: the other 15 confirmed, v16 failed, exit 7, in the JSON summary" \
+	'[ "$rc" -eq 7 ] && [[ $out == *"\"confirmed\":15,\"failed\":1"* ]] &&
+	 [[ $out == *"{\"name\":\"v16\",\"dest\":\"/dev/mapper/16sS\",\"result\":\"failed\""* ]]'
+tool_ok abort v16
+ktap_expect "v16 rolled back onto its destination slice of before; the others on their source slices; all data intact" \
+	'[ "$(dmsetup table v16)" = "0 $((size * 2048)) linear $(majmin /dev/mapper/16sD) 0" ] && all_on S 15 && data_ok'
+dmsetup suspend 16sS && dmsetup reload 16sS --table "0 $((size * 2048)) linear $src $((15 * size * 2048))" && dmsetup resume 16sS
+
+step "group: budgets, members in and out"
+tool_ok start v1 /dev/mapper/1sD --group fleet --rate 1M
+tool_ok start v2 /dev/mapper/2sD --group fleet --weight 3
+ktap_expect "start --group --weight: the table joins the group with its budget and the weight" \
+	'[[ $(dmsetup table v2) == *" group fleet $budget 4 weight 3"* ]]'
+tool_ok group fleet --rate 2M
+ktap_expect "group fleet --rate 2M: every member's budget changes, the limit stays" \
+	'[[ $(dmsetup table v1) == *" group fleet 2097152 4"* ]] && [[ $(dmsetup table v2) == *" group fleet 2097152 4"* ]]'
+tool_ok group - v1
+r1=$rc
+t1=$(dmsetup table v1)
+tool_ok group fleet v1
+ktap_expect "group - v1 takes it out, group fleet v1 puts it back" \
+	'[ "$r1" -eq 0 ] && [[ $t1 != *group* ]] && [[ $(dmsetup table v1) == *" group fleet 2097152 4"* ]]'
+tool_ok group other --rate 1M
+tool start v2 /dev/mapper/2sD --group other
+r1=$rc e1=$err
+tool group fleet v9
+ktap_expect "a start repeated in another group, and moving an idle volume: refused" \
+	'[ "$r1" -eq 6 ] && [[ $e1 == *"another rate group"* ]] && [ "$rc" -eq 6 ]'
+tool_ok abort v1
+tool_ok abort v2
+tool status --group fleet
+ktap_expect "with no member left, status --group answers from the kept budget" \
+	'[ "$rc" -eq 0 ] && [[ $out == *"group fleet: 0 copying"*"budget 2.0 MiB/s, 4 at once"* ]]'
+
+step "the record keeps the group"
+tool_ok start v3 /dev/mapper/3sD --metadata "$meta" --group fleet --weight 5 --paused
+dmsetup remove v3 && rm -rf /run/dmmigrate
+tool activate --metadata "$meta"
+ktap_expect "after a 'reboot' activate brings v3 back into group fleet with its budget and weight" \
+	'[ "$rc" -eq 0 ] && [[ $(dmsetup table v3) == *" group fleet 2097152 4 weight 5"* ]]'
+tool --json status --group fleet
+ktap_expect "status --group fleet: v3 its one member" \
+	'[ "$rc" -eq 0 ] && [ "$(jfield members)" = 1 ] && [[ $out == *"\"name\":\"v3\""* ]]'
+tool_ok abort v3
+ktap_expect "v3 back on its source slice, its data intact" \
+	'[ "$(dmsetup table v3)" = "0 $((size * 2048)) linear $(majmin /dev/mapper/3sS) 0" ] && data_ok'
+
+ktap_finish
