@@ -4,9 +4,10 @@
 # bandwidth and at most 4 copying at once. The batch is killed at random
 # moments and run again until it ends by itself: every volume confirmed,
 # its data as written (one under a fio load all along), never more than 4
-# copying. Moved back with one destination failing mid-copy: the batch stops
-# at the failure, and with --keep-going confirms the others and names the
-# failed one, exit 7. "status --group" gives the group's totals, "group"
+# copying. Moved back, each with a metadata device: the batch killed and
+# the volumes "rebooted" (removed, /run cleared, "dmmigrate activate"), then
+# a destination failing: the batch run again stops at the failure, and with
+# --keep-going confirms the others and names the failed one, exit 7. "status --group" gives the group's totals, "group"
 # changes a budget and moves migrations in and out, a start with a metadata
 # device records the group and activation rejoins it; bad plans and bad
 # groups are refused with nothing changed.
@@ -16,7 +17,7 @@
 # shellcheck disable=SC2034 # the values the cases read, in the expressions ktap_expect evaluates
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 19
+ktap_plan 20
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || die "disks missing"
 load_migrate || die "module does not load"
@@ -32,6 +33,10 @@ for i in $(seq 16); do
 	concise+="${i}sS,DMMTEST-${i}sS,,rw,0 $len linear $src $off;${i}sD,DMMTEST-${i}sD,,rw,0 $len linear $dst $off;"
 	off=$((off + len))
 done
+# and its metadata device NsM, a slice of meta.
+for i in $(seq 17); do
+	concise+="${i}sM,DMMTEST-${i}sM,,rw,0 256 linear $meta $(((i - 1) * 256));"
+done
 dmsetup create --concise "${concise%;}" || die "cannot make the slices"
 declare -A SUM
 for i in $(seq 16); do
@@ -40,12 +45,16 @@ for i in $(seq 16); do
 	SUM[v$i]=$(sum "/dev/mapper/v$i")
 done
 
-# plan FILE SIDE [EXTRA LINE]: a plan moving every volume to its slice on SIDE.
+# plan FILE SIDE [EXTRA LINE] [OPTION]: a plan moving every volume to its
+# slice on SIDE; OPTION metadata: each with its metadata slice.
 plan() {
+	local i
 	{
 		echo "# the fleet, to the $2 slices"
 		echo "group fleet"
-		for i in $(seq 16); do echo "v$i /dev/mapper/${i}s$2"; done
+		for i in $(seq 16); do
+			echo "v$i /dev/mapper/${i}s$2${4:+ --metadata /dev/mapper/${i}sM}"
+		done
 		[ -z "${3:-}" ] || echo "$3"
 	} > "$1"
 }
@@ -59,14 +68,19 @@ data_ok() {
 	[ -z "$bad" ] || diag "data differs on:$bad"
 	[ -z "$bad" ]
 }
-# all_on SIDE [N]: the first N (16) volumes linear on their slices on SIDE.
+# all_on_one VOLUME SIDE: VOLUME linear on its slice on SIDE.
+all_on_one() {
+	[ "$(dmsetup table "$1")" = "0 $((size * 2048)) linear $(majmin "/dev/mapper/${1#v}s$2") 0" ] && return 0
+	diag "$1 not on its $2 slice"
+	return 1
+}
+# all_on SIDE [BUT]: every volume (but BUT) linear on its slice on SIDE.
 all_on() {
-	local i bad=
-	for i in $(seq "${2:-16}"); do
-		[ "$(dmsetup table "v$i")" = "0 $((size * 2048)) linear $(majmin "/dev/mapper/${i}s$1") 0" ] || bad+=" v$i"
+	local i r=0
+	for i in $(seq 16); do
+		[ "v$i" = "${2:-}" ] || all_on_one "v$i" "$1" || r=1
 	done
-	[ -z "$bad" ] || diag "not on their $1 slice:$bad"
-	[ -z "$bad" ]
+	return $r
 }
 
 step "bad plans and groups change nothing"
@@ -155,25 +169,46 @@ ktap_expect "the batch run once more: nothing to do, every volume confirmed befo
 # Data written again, the v1 load having changed it.
 SUM[v1]=$(sum /dev/mapper/v1)
 
-step "back, with a destination failing"
-plan /tmp/back S
+step "back, through a reboot, with a destination failing"
+plan /tmp/back S "" metadata
 dmmigrate batch /tmp/back > /tmp/back.out 2> /tmp/back.err &
 pid=$!
-# v16 is the last to start: fail its destination while it waits its turn.
-for _ in $(seq 150); do [ "$(field v16 1)" = queued ] && break; nap 0.2; done
-dmsetup suspend 16sS && dmsetup reload 16sS --table "0 $((size * 2048)) error" && dmsetup resume 16sS
-wait "$pid"
-brc=$?
-ktap_expect "the batch stops at the failure: exit 7, v16 named" \
-	'[ "$brc" -eq 7 ] && grep -q "v16: a leg has failed" /tmp/back.err'
+# Every volume started (its record written), then a moment more.
+for _ in $(seq 150); do
+	[ "$(dmsetup table --target migrate | grep -c '^v')" -eq 16 ] && break
+	nap 0.2
+done
+nap "$((1 + RANDOM % 3)).$((RANDOM % 10))"
+kill -9 "$pid"
+wait "$pid" 2> /dev/null
+# A reboot, as far as the volumes know: gone, with the tool's /run, and
+# brought back from their records.
+for i in $(seq 16); do dmsetup remove "v$i" || diag "cannot remove v$i"; done
+rm -rf /run/dmmigrate
+tool activate
+n=$(dmsetup table --target migrate | grep -c '^v')
+ktap_expect "after the batch killed and a 'reboot', activate brings back all 16 ($n migrating), in group fleet" \
+	'[ "$rc" -eq 0 ] && [ "$(dmsetup ls | grep -c "^v[0-9]")" -eq 16 ] && [ "$n" -ge 1 ] &&
+	 [ "$(dmsetup table --target migrate | grep -c " group fleet $budget 4")" -eq "$n" ]'
+# Fail the destination of a member waiting its turn.
+snap
+fv=
+for i in $(seq 16); do [ "$(sfield "v$i" 1)" = queued ] && fv=v$i && break; done
+fs=${fv#v}sS
+diag "failing the destination of ${fv:-none} ($fs)"
+dmsetup suspend "$fs" && dmsetup reload "$fs" --table "0 $((size * 2048)) error" && dmsetup resume "$fs"
+tool batch /tmp/back
+ktap_expect "the batch run again stops at the failure: exit 7, $fv named" \
+	'[ -n "$fv" ] && [ "$rc" -eq 7 ] && [[ $err == *"$fv: a leg has failed"* ]]'
 tool --json batch /tmp/back --keep-going
-ktap_expect "--keep-going: the other 15 confirmed, v16 failed, exit 7, in the JSON summary" \
+ktap_expect "--keep-going: the other 15 confirmed, $fv failed, exit 7, in the JSON summary" \
 	'[ "$rc" -eq 7 ] && [[ $out == *"\"confirmed\":15,\"failed\":1"* ]] &&
-	 [[ $out == *"{\"name\":\"v16\",\"dest\":\"/dev/mapper/16sS\",\"result\":\"failed\""* ]]'
-tool_ok abort v16
-ktap_expect "v16 rolled back onto its destination slice of before; the others on their source slices; all data intact" \
-	'[ "$(dmsetup table v16)" = "0 $((size * 2048)) linear $(majmin /dev/mapper/16sD) 0" ] && all_on S 15 && data_ok'
-dmsetup suspend 16sS && dmsetup reload 16sS --table "0 $((size * 2048)) linear $src $((15 * size * 2048))" && dmsetup resume 16sS
+	 [[ $out == *"{\"name\":\"$fv\",\"dest\":\"/dev/mapper/$fs\",\"result\":\"failed\""* ]]'
+tool_ok abort "$fv"
+ktap_expect "$fv rolled back onto its slice of before; the others on their source slices; all data intact" \
+	'[ "$(dmsetup table "$fv")" = "0 $((size * 2048)) linear $(majmin "/dev/mapper/${fv#v}sD") 0" ] &&
+	 all_on S "$fv" && data_ok'
+dmsetup suspend "$fs" && dmsetup reload "$fs" --table "0 $((size * 2048)) linear $src $(((${fv#v} - 1) * size * 2048))" && dmsetup resume "$fs"
 
 step "group: budgets, members in and out"
 tool_ok start v1 /dev/mapper/1sD --group fleet --rate 1M
@@ -202,9 +237,9 @@ ktap_expect "with no member left, status --group answers from the kept budget" \
 	'[ "$rc" -eq 0 ] && [[ $out == *"group fleet: 0 copying"*"budget 2.0 MiB/s, 4 at once"* ]]'
 
 step "the record keeps the group"
-tool_ok start v3 /dev/mapper/3sD --metadata "$meta" --group fleet --weight 5 --paused
+tool_ok start v3 /dev/mapper/3sD --metadata /dev/mapper/17sM --group fleet --weight 5 --paused
 dmsetup remove v3 && rm -rf /run/dmmigrate
-tool activate --metadata "$meta"
+tool activate --metadata /dev/mapper/17sM
 ktap_expect "after a 'reboot' activate brings v3 back into group fleet with its budget and weight" \
 	'[ "$rc" -eq 0 ] && [[ $(dmsetup table v3) == *" group fleet 2097152 4 weight 5"* ]]'
 tool --json status --group fleet
