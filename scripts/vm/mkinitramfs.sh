@@ -20,12 +20,13 @@ tools=(
 	/usr/sbin/sfdisk /usr/bin/nbd-server /usr/sbin/nbd-client
 	/usr/sbin/losetup /usr/bin/flock /usr/bin/timeout /usr/sbin/blkdiscard
 	/usr/bin/make /usr/bin/readlink /usr/bin/md5sum
-	/usr/sbin/cryptsetup /usr/sbin/lvm
+	/usr/sbin/cryptsetup /usr/sbin/lvm /usr/bin/ip
 )
 modules=(
 	virtio_pci virtio_blk dm-mod dm-flakey dm-delay
 	dm-log-writes dm-mirror dm-raid raid1 dm-zero dm-bufio libcrc32c nbd loop brd
 	dm-thin-pool dm-crypt xts algif_skcipher dm-multipath dm-round-robin
+	virtio_net
 )
 
 # The key: this script, the guest helpers, the kernel's module tree and

@@ -20,6 +20,8 @@
 #     -K               the VM is killed from outside (a crash test): being
 #                      killed counts as success if the console is clean;
 #                      qemu's pid is in <workdir>/<name>.pid
+#     -q ARGS          more qemu arguments, split at blanks (a NIC and its
+#                      netdev, a monitor socket); repeatable
 #
 # Exit status 0 only if the command exited 0, the VM ended by itself and the
 # console is free of oops, BUG, WARN, lockdep, KASAN and hung-task reports.
@@ -36,8 +38,9 @@ timeout=600
 mem=1536
 name=
 expect_kill=
+qemu_extra=()
 
-while getopts "k:d:w:i:t:m:l:K" opt; do
+while getopts "k:d:w:i:t:m:l:Kq:" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
 	d) disks+=("$OPTARG") ;;
@@ -47,6 +50,7 @@ while getopts "k:d:w:i:t:m:l:K" opt; do
 	m) mem=$OPTARG ;;
 	l) name=$OPTARG ;;
 	K) expect_kill=1 ;;
+	q) read -r -a more <<< "$OPTARG"; qemu_extra+=("${more[@]}") ;;
 	*) exit 2 ;;
 	esac
 done
@@ -184,7 +188,7 @@ for attempt in 1 2; do
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$workdir/$name.pid" \
 		-kernel "$kimage" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=5 no_timer_check rdinit=/init" \
-		"${drive_args[@]}"
+		"${drive_args[@]}" "${qemu_extra[@]}"
 	qemu_rc=$?
 	set -e
 	[ -s "$ktap" ] || [ $attempt -eq 2 ] || [ $qemu_rc -eq 33 ] && break
