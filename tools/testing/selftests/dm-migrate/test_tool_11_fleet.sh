@@ -7,7 +7,8 @@
 # copying. Moved back, each with a metadata device: the batch killed and
 # the volumes "rebooted" (removed, /run cleared, "dmmigrate activate"), then
 # a destination failing: the batch run again stops at the failure, and with
-# --keep-going confirms the others and names the failed one, exit 7. "status --group" gives the group's totals, "group"
+# --keep-going confirms the others and names the failed one, exit 7. With
+# --confirm-at-end a volume in sync waits for the others. "status --group" gives the group's totals, "group"
 # changes a budget and moves migrations in and out, a start with a metadata
 # device records the group and activation rejoins it; bad plans and bad
 # groups are refused with nothing changed.
@@ -17,7 +18,7 @@
 # shellcheck disable=SC2034 # the values the cases read, in the expressions ktap_expect evaluates
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 20
+ktap_plan 21
 
 src=$(disk src) && dst=$(disk dst) && meta=$(disk meta) || die "disks missing"
 load_migrate || die "module does not load"
@@ -235,6 +236,20 @@ tool_ok abort v2
 tool status --group fleet
 ktap_expect "with no member left, status --group answers from the kept budget" \
 	'[ "$rc" -eq 0 ] && [[ $out == *"group fleet: 0 copying"*"budget 2.0 MiB/s, 4 at once"* ]]'
+
+step "--confirm-at-end"
+printf 'group fleet\nv4 /dev/mapper/4sD\nv5 /dev/mapper/5sD\n' > /tmp/two
+tool_ok start v5 /dev/mapper/5sD --group fleet --paused
+dmmigrate batch /tmp/two --confirm-at-end > /tmp/two.out 2> /tmp/two.err &
+pid=$!
+for _ in $(seq 150); do [ "$(field v4 1)" = synced ] && break; nap 0.2; done
+nap 2
+s4=$(field v4 1)
+tool_ok resume v5
+wait "$pid"
+brc=$?
+ktap_expect "--confirm-at-end: v4 in sync waits for v5 (paused, picked up from before), then both confirmed" \
+	'[ "$s4" = synced ] && [ "$brc" -eq 0 ] && all_on_one v4 D && all_on_one v5 D && data_ok'
 
 step "the record keeps the group"
 tool_ok start v3 /dev/mapper/3sD --metadata /dev/mapper/17sM --group fleet --weight 5 --paused
