@@ -3,8 +3,9 @@
  * Rate groups: migrations that share one copy budget and, if asked, a limit
  * on how many of them copy at once. A table joins a group with the "group"
  * feature, a running migration with the "group" message; the group lives
- * while it has members, and the last table loaded or message sent into it
- * sets its budget and limit.
+ * while it has members, and the last table resumed or message sent into
+ * it sets its budget and limit (a table loaded and never resumed changes
+ * nothing live).
  *
  * The budget is a bucket (dm-migrate-pace.h) every member's copies draw
  * from. It is shared by weight and spent by whoever asks: a member that
@@ -132,13 +133,28 @@ static void __give_back_slot(struct migrate_group *g, struct migrate_member *m)
 	__wake_members(g, false);
 }
 
+static void __set_budget(struct migrate_group *g, u64 rate,
+			 unsigned int max_active)
+{
+	lockdep_assert_held(&g->lock);
+	if (g->bucket.rate != rate) {
+		migrate_bucket_set_rate(&g->bucket, rate);
+		__wake_members(g, true);
+	}
+	if (g->max_active != max_active) {
+		WRITE_ONCE(g->max_active, max_active);
+		__wake_members(g, false);
+	}
+}
+
 /*
  * Under mc->lock: leave the group (NULL: none) for @to, whose budget and
- * limit @args sets. The member leaves its slot behind and comes into the
- * new group at the back of the line, level with its least spender.
+ * limit @args sets, @now or (a table being loaded) at its first resume.
+ * The member leaves its slot behind and comes into the new group at the
+ * back of the line, level with its least spender.
  */
 static void __move_member(struct migrate_c *mc, struct migrate_group *to,
-			  const struct migrate_group_args *args)
+			  const struct migrate_group_args *args, bool now)
 {
 	struct migrate_member *m = &mc->member;
 	struct migrate_group *from = m->group;
@@ -159,23 +175,22 @@ static void __move_member(struct migrate_c *mc, struct migrate_group *to,
 		m->asked = 0;
 		list_add_tail(&m->entry, &to->members);
 	}
-	if (to->bucket.rate != args->rate) {
-		migrate_bucket_set_rate(&to->bucket, args->rate);
-		__wake_members(to, true);
-	}
-	if (to->max_active != args->max_active) {
-		WRITE_ONCE(to->max_active, args->max_active);
-		__wake_members(to, false);
-	}
+	m->pending = !now;
+	m->pending_rate = args->rate;
+	m->pending_max_active = args->max_active;
+	if (now)
+		__set_budget(to, args->rate, args->max_active);
 	spin_unlock(&to->lock);
 }
 
 /*
  * Join, move to or (@args->name NULL) leave a group. The constructor calls
- * it before the table is live, the group message while it is (and then
- * updates the copier clock: the member may be queued now). Sleeps.
+ * it before the table is live, the budget and limit left for its first
+ * resume (@now false); the group message while it is (and then updates
+ * the copier clock: the member may be queued now). Sleeps.
  */
-int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *args)
+int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *args,
+		      bool now)
 {
 	struct migrate_group *to = NULL, *from;
 	unsigned long flags;
@@ -190,7 +205,7 @@ int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *arg
 	}
 	spin_lock_irqsave(&mc->lock, flags);
 	from = mc->member.group;
-	__move_member(mc, to, args);
+	__move_member(mc, to, args, now);
 	spin_unlock_irqrestore(&mc->lock, flags);
 	/* One use of each group per member: a stay in one gives one back. */
 	if (from)
@@ -205,7 +220,23 @@ void migrate_group_leave(struct migrate_c *mc)
 	struct migrate_group_args none = {};
 
 	if (mc->member.group)
-		migrate_group_set(mc, &none);
+		migrate_group_set(mc, &none, true);
+}
+
+/* At the table's first resume, the budget and limit its line gave. */
+void migrate_group_resumed(struct migrate_c *mc)
+{
+	struct migrate_member *m = &mc->member;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mc->lock, flags);
+	if (m->pending && m->group) {
+		spin_lock(&m->group->lock);
+		__set_budget(m->group, m->pending_rate, m->pending_max_active);
+		spin_unlock(&m->group->lock);
+	}
+	m->pending = false;
+	spin_unlock_irqrestore(&mc->lock, flags);
 }
 
 /* The slot, taken if it is free and no member that joined earlier waits. */
@@ -362,11 +393,15 @@ bool __migrate_group_queued(struct migrate_c *mc)
 void __migrate_group_emit(struct migrate_c *mc, bool status, char *result,
 			  unsigned int maxlen, unsigned int *out)
 {
-	struct migrate_group *g = mc->member.group;
+	struct migrate_member *m = &mc->member;
+	struct migrate_group *g = m->group;
 	unsigned int sz = *out;
 
 	lockdep_assert_held(&mc->lock);
-	if (g)
+	if (g && m->pending)
+		DMEMIT(" %s %llu %u", g->name, m->pending_rate,
+		       m->pending_max_active);
+	else if (g)
 		DMEMIT(" %s %llu %u", g->name, READ_ONCE(g->bucket.rate),
 		       READ_ONCE(g->max_active));
 	else if (status)

@@ -308,7 +308,7 @@ static int migrate_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mc->commit_period_ms = features.commit_period_ms ?: MIGRATE_COMMIT_PERIOD_MS;
 	mc->member.weight = features.weight ?: 1;
 	if (features.group.name) {
-		r = migrate_group_set(mc, &features.group);
+		r = migrate_group_set(mc, &features.group, false);
 		if (r) {
 			ti->error = "Cannot allocate the rate group";
 			goto bad;
@@ -372,6 +372,7 @@ static void migrate_presuspend(struct dm_target *ti)
 static void resume_work(struct migrate_c *mc)
 {
 	set_suspended(mc, false);
+	migrate_group_resumed(mc);
 	migrate_verify_resumed(mc);
 	if (mc->meta)
 		migrate_start_commit_tick(mc);
@@ -588,7 +589,7 @@ static int migrate_message(struct dm_target *ti, unsigned int argc,
 	if (msg.type == MIGRATE_MSG_POST_COPY)
 		return post_copy_message(mc);
 	if (msg.type == MIGRATE_MSG_GROUP) {
-		r = migrate_group_set(mc, &msg.group);
+		r = migrate_group_set(mc, &msg.group, true);
 		if (r)
 			return r;
 	}

@@ -216,6 +216,13 @@ struct migrate_member {
 	u64 vtime;			/* spent of the budget, over the weight */
 	ktime_t asked;			/* last asked for a copy, 0: not lately */
 	u64 ask_span;			/* ns after which that ask lapses */
+	/*
+	 * The budget and limit the table's line gave, until its first resume
+	 * sets them: a table loaded and never resumed changes nothing live.
+	 */
+	bool pending;
+	u64 pending_rate;
+	unsigned int pending_max_active;
 };
 
 struct migrate_c {
@@ -426,7 +433,9 @@ void migrate_keep_dm_slab(struct migrate_c *mc);
 void migrate_release_dm_slab(struct migrate_c *mc);
 
 /* dm-migrate-group.c */
-int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *args);
+int migrate_group_set(struct migrate_c *mc, const struct migrate_group_args *args,
+		      bool now);
+void migrate_group_resumed(struct migrate_c *mc);
 void migrate_group_leave(struct migrate_c *mc);
 bool __migrate_group_slot(struct migrate_c *mc, bool *taken);
 bool __migrate_group_admits(struct migrate_c *mc, u64 bytes, bool paced,

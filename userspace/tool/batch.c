@@ -157,7 +157,11 @@ static void look(struct batch *b, struct entry *e, struct totals *t)
 	uint64_t size;
 	int r;
 
-	r = dmm_status_get(b->ctx, e->v->name, &st);
+	/*
+	 * Read only, no lock: the batch looks at every volume twice a second,
+	 * and what a killed command left was settled by check_entry()'s read.
+	 */
+	r = dmm_status_read(b->ctx, e->v->name, &st);
 	if (r) {
 		fail_entry(b, e, r, dmm_last_error(b->ctx));
 		return;

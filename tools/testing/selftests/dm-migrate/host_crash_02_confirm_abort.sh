@@ -21,6 +21,7 @@
 # destination fails mid-copy, the host crashes, the destination comes back;
 # the migration must come back halted with the destination failed.
 #   host_crash_02_confirm_abort.sh KVER [ROUNDS]   (DMM_CRASH_ROUNDS overrides)
+# kernels: 6.12 in make check (the records and activation are the tool's; 6.1 resumes from a crash in host_crash_01 and 03, and keeps a failed leg in test_target_12)
 set -uo pipefail
 rounds=${DMM_CRASH_ROUNDS:-${2:-2}}
 . "$(dirname "$0")/crash_lib.sh" crash2 $(((rounds + 1) * 5))

@@ -15,6 +15,7 @@
 # abort succeed, the writer never see an error, nothing hang, and A's data
 # be whole. Both consoles must be clean (scripts/vm/run.sh).
 #   host_nbd_01.sh KVER [CASE...]   (default: all three)
+# kernels: 6.12 in make check (the target's side of a failed leg runs on 6.1 in test_target_08 and the failure matrix)
 set -uo pipefail
 kver=$("$(dirname "$0")/../../../../scripts/vm/kver.sh" "$1") || exit 1
 shift

@@ -6,6 +6,7 @@
 # features (window, copy_jobs, commit_period) checked, echoed and obeyed;
 # a suspend after a "cutover" message leaves the record as it is.
 # vm: -d src:128M -d dst:128M -d meta:4M -t 400
+# debug-kernel: full run only; the metadata commits run there in test_target_12 and 15 and the fuzzer
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 19

@@ -9,6 +9,7 @@
 #    again from the source, the workload sees no error and the right data,
 #    and the destination is reported failed.
 # vm: -d src:64M -d dst:64M -t 400
+# debug-kernel: full run only; reads beside writes and copies run there in test_target_11 and 15
 . "$(dirname "$0")/lib.sh"
 
 ktap_plan 10

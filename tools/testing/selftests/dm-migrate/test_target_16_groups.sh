@@ -6,11 +6,12 @@
 # ratio. With a limit of 4 members copying at once, never more copy, the
 # others report queued and start as members finish, and one whose
 # destination fails gives its place up. A running migration moves into and
-# out of a group by message; bad groups and weights change nothing.
+# out of a group by message; a table loaded sets its group's budget only
+# when resumed; bad groups and weights change nothing.
 # vm: -d src:64M:16777216 -d dst:64M:16777216 -t 420
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 16
+ktap_plan 17
 
 src=$(disk src) && dst=$(disk dst) || die "disks missing"
 load_migrate || die "module does not load"
@@ -204,6 +205,25 @@ dmsetup message m 0 group -
 snap
 ktap_expect "group - takes it out" \
 	'[ "$(last m 3)" = - ] && ! dmsetup table m | grep -q group'
+
+# A table loaded joins its group but sets its budget only when resumed: a
+# load never resumed changes nothing live.
+budget_at_resume() {
+	local live loaded cleared line
+	line="0 $(sectors /dev/mapper/s9s) migrate /dev/mapper/s9s /dev/mapper/s9d - 64 5 paused group moved 4194304 1"
+	dmsetup message m 0 group moved 1048576 2
+	echo "$line" | dmsetup load m
+	live=$(dmsetup table m)
+	loaded=$(dmsetup table --inactive m)
+	dmsetup clear m
+	cleared=$(dmsetup table m)
+	echo "$line" | dmsetup load m && dmsetup suspend m && dmsetup resume m
+	diag "live $live; loaded $loaded; cleared $cleared; resumed $(dmsetup table m)"
+	[[ $live == *" group moved 1048576 2"* ]] && [[ $loaded == *" group moved 4194304 1"* ]] &&
+		[[ $cleared == *" group moved 1048576 2"* ]] &&
+		[[ $(dmsetup table m) == *" group moved 4194304 1"* ]]
+}
+ktap_check "a table loaded changes no budget until resumed (its own line echoes its own), then sets it" budget_at_resume
 
 # Bad groups and weights: refused, the table unchanged.
 bad_refused() {

@@ -13,6 +13,7 @@
 # made across the fault), and that nothing is left behind; at the end the
 # module unloads.
 # vm: -d src:64M -d dst:64M -t 3000 -m 2048
+# debug-kernel: full run only; leg failures run there in test_target_08 and 15
 . "$(dirname "$0")/lib.sh"
 
 rounds=${1:-1}

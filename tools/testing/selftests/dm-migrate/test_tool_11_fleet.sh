@@ -191,10 +191,18 @@ n=$(dmsetup table --target migrate | grep -c '^v')
 ktap_expect "after the batch killed and a 'reboot', activate brings back all 16 ($n migrating), in group fleet" \
 	'[ "$rc" -eq 0 ] && [ "$(dmsetup ls | grep -c "^v[0-9]")" -eq 16 ] && [ "$n" -ge 1 ] &&
 	 [ "$(dmsetup table --target migrate | grep -c " group fleet $budget 4")" -eq "$n" ]'
-# Fail the destination of a member waiting its turn.
+# Fail the destination of a member waiting its turn, or else of the one
+# copying that has the most left.
 snap
-fv=
-for i in $(seq 16); do [ "$(sfield "v$i" 1)" = queued ] && fv=v$i && break; done
+fv='' least=''
+for i in $(seq 16); do
+	state=$(sfield "v$i" 1)
+	[ "$state" = queued ] && fv=v$i && break
+	[ "$state" = copying ] || continue
+	n=$(sfield "v$i" 2)
+	n=${n%%/*}
+	if [ -z "$least" ] || [ "$n" -lt "$least" ]; then least=$n fv=v$i; fi
+done
 fs=${fv#v}sS
 diag "failing the destination of ${fv:-none} ($fs)"
 dmsetup suspend "$fs" && dmsetup reload "$fs" --table "0 $((size * 2048)) error" && dmsetup resume "$fs"
@@ -210,6 +218,8 @@ ktap_expect "$fv rolled back onto its slice of before; the others on their sourc
 	'[ "$(dmsetup table "$fv")" = "0 $((size * 2048)) linear $(majmin "/dev/mapper/${fv#v}sD") 0" ] &&
 	 all_on S "$fv" && data_ok'
 dmsetup suspend "$fs" && dmsetup reload "$fs" --table "0 $((size * 2048)) linear $src $(((${fv#v} - 1) * size * 2048))" && dmsetup resume "$fs"
+# And moved there too, as the others, for what follows.
+tool_ok start "$fv" "/dev/mapper/$fs" --force && tool_ok confirm "$fv" --wait
 
 step "group: budgets, members in and out"
 tool_ok start v1 /dev/mapper/1sD --group fleet --rate 1M
