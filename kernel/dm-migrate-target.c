@@ -657,7 +657,7 @@ static void migrate_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type migrate_target = {
 	.name = "migrate",
-	.version = {1, 4, 0},
+	.version = {1, 4, 1},
 	.module = THIS_MODULE,
 	.ctr = migrate_ctr,
 	.dtr = migrate_dtr,
