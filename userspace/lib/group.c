@@ -119,15 +119,25 @@ int dmm_group_get(struct dmm_ctx *ctx, const char *group, uint64_t *rate,
 }
 
 int dmm_group_set(struct dmm_ctx *ctx, const char *group, uint64_t rate,
-		  unsigned int max_active)
+		  unsigned int max_active, unsigned int flags)
 {
 	char text[64], msg[DMM_GROUP_NAME_MAX + 48];
 	struct members m = { .group = group, .msg = msg };
+	struct dmm__group now = { 0 };
 	int r;
 
 	r = dmm__check_group_name(ctx, group);
 	if (r)
 		return r;
+	if (flags & (DMM_GROUP_KEEP_RATE | DMM_GROUP_KEEP_MAX_ACTIVE)) {
+		r = dmm__group_find(ctx, group, &now);
+		if (r && (flags & DMM_GROUP_KEEP_RATE))
+			return r;
+		if (flags & DMM_GROUP_KEEP_RATE)
+			rate = now.rate;
+		if (flags & DMM_GROUP_KEEP_MAX_ACTIVE)
+			max_active = now.max_active;
+	}
 	if (max_active > DMM_GROUP_MAX_ACTIVE)
 		return dmm__err(ctx, DMM_EUSAGE,
 				"at most %u members of a group can copy at once (0: any number)",

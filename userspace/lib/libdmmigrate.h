@@ -236,13 +236,19 @@ int dmm_post_copy(struct dmm_ctx *ctx, const char *name);
 #define DMM_WEIGHT_MAX		1000
 #define DMM_GROUP_MAX_ACTIVE	65535
 
+/* dmm_group_set() flags: leave that value as the group has it. */
+#define DMM_GROUP_KEEP_RATE		(1U << 0)
+#define DMM_GROUP_KEEP_MAX_ACTIVE	(1U << 1)
+
 /*
  * Set rate group @group's budget (bytes per second, 0: none) and how many
  * of its members copy at once (0: any number): at once for every member
- * running, and kept (in /run) for migrations started in it later.
+ * running, and kept (in /run) for migrations started in it later. A value
+ * @flags keeps stays as dmm_group_get() finds it (a limit of a group not
+ * set yet: 0; its budget: DMM_EUSAGE, nothing changed).
  */
 int dmm_group_set(struct dmm_ctx *ctx, const char *group, uint64_t rate,
-		  unsigned int max_active);
+		  unsigned int max_active, unsigned int flags);
 /*
  * The budget and limit of @group: a running member's, else those kept by
  * dmm_group_set(); DMM_EUSAGE if neither.

@@ -320,29 +320,20 @@ static void summary(const struct batch *b)
 	dmm_json_u64(j, "failed", failed);
 }
 
+/* The group's budget and limit: the command line's, else the plan's, else kept. */
 static int set_group(struct batch *b, const struct plan *p)
 {
 	const struct batch_options *o = b->o;
-	uint64_t rate = o->rate_set ? o->rate : p->rate;
-	unsigned int max = o->max_active_set ? o->max_active : p->max_active;
-	bool rate_set = o->rate_set || p->rate_set;
-	bool max_set = o->max_active_set || p->max_active_set;
-	uint64_t old_rate;
-	unsigned int old_max;
+	unsigned int keep = 0;
 
-	/* What is not given stays as the group has it. */
-	if (!rate_set || !max_set) {
-		if (dmm_group_get(b->ctx, b->group, &old_rate, &old_max)) {
-			if (!rate_set)
-				return fail(b->ctx, DMM_EUSAGE);
-			old_max = 0;
-		}
-		if (!rate_set)
-			rate = old_rate;
-		if (!max_set)
-			max = old_max;
-	}
-	return fail(b->ctx, dmm_group_set(b->ctx, b->group, rate, max));
+	if (!o->rate_set && !p->rate_set)
+		keep |= DMM_GROUP_KEEP_RATE;
+	if (!o->max_active_set && !p->max_active_set)
+		keep |= DMM_GROUP_KEEP_MAX_ACTIVE;
+	return fail(b->ctx, dmm_group_set(b->ctx, b->group,
+					  o->rate_set ? o->rate : p->rate,
+					  o->max_active_set ? o->max_active :
+					  p->max_active, keep));
 }
 
 int batch_run(struct dmm_ctx *ctx, const char *path,

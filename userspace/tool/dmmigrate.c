@@ -629,8 +629,8 @@ static int cmd_group(struct dmm_ctx *ctx, char **args,
 		     const struct options *o)
 {
 	bool leave = !strcmp(args[0], "-");
-	unsigned int max_active = o->max_active, old_max;
-	uint64_t rate = o->rate, old_rate;
+	unsigned int max_active = o->max_active, keep = 0;
+	uint64_t rate = o->rate;
 	int i, r = 0;
 
 	if (leave && (o->set & (OPT_RATE | OPT_MAX_ACTIVE)))
@@ -639,16 +639,12 @@ static int cmd_group(struct dmm_ctx *ctx, char **args,
 		return usage_error("give --rate, --max-active, or volumes to move into group %s",
 				   args[0]);
 	if (o->set & (OPT_RATE | OPT_MAX_ACTIVE)) {
-		/* What is not given stays as the group has it. */
-		if (!dmm_group_get(ctx, args[0], &old_rate, &old_max)) {
-			if (!(o->set & OPT_RATE))
-				rate = old_rate;
-			if (!(o->set & OPT_MAX_ACTIVE))
-				max_active = old_max;
-		} else if (!(o->set & OPT_RATE)) {
-			return fail(ctx, DMM_EUSAGE);
-		}
-		r = dmm_group_set(ctx, args[0], rate, max_active);
+		if (!(o->set & OPT_RATE))
+			keep |= DMM_GROUP_KEEP_RATE;
+		if (!(o->set & OPT_MAX_ACTIVE))
+			keep |= DMM_GROUP_KEEP_MAX_ACTIVE;
+		r = dmm_group_set(ctx, args[0], rate, max_active, keep) ?:
+		    dmm_group_get(ctx, args[0], &rate, &max_active);
 		if (r)
 			return fail(ctx, r);
 		say("group %s: budget %.1f MiB/s, %u at once\n", args[0],
@@ -1123,21 +1119,6 @@ static void print_command_help(const struct command *cmd)
 	       cmd->help, prog);
 }
 
-static int parse_count(const char *arg, unsigned long min, unsigned long max,
-		       const char *what, unsigned int *val)
-{
-	unsigned long n;
-	char *end;
-
-	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || *end || !*arg || *arg == '-' || n < min || n > max)
-		return usage_error("invalid %s '%s': give a whole number from %lu to %lu",
-				   what, arg, min, max);
-	*val = n;
-	return 0;
-}
-
 static int parse_value(int opt, const char *arg, struct options *o)
 {
 	char *end;
@@ -1171,11 +1152,15 @@ static int parse_value(int opt, const char *arg, struct options *o)
 		o->group = arg;
 		return 0;
 	case OPT_WEIGHT:
-		return parse_count(arg, 1, DMM_WEIGHT_MAX, "weight",
-				   &o->weight);
+		if (parse_count(arg, 1, DMM_WEIGHT_MAX, &o->weight))
+			return usage_error("invalid weight '%s': give 1 to %u", arg,
+					   DMM_WEIGHT_MAX);
+		return 0;
 	case OPT_MAX_ACTIVE:
-		return parse_count(arg, 0, DMM_GROUP_MAX_ACTIVE, "max-active",
-				   &o->max_active);
+		if (parse_count(arg, 0, DMM_GROUP_MAX_ACTIVE, &o->max_active))
+			return usage_error("invalid max-active '%s': give 0 to %u",
+					   arg, DMM_GROUP_MAX_ACTIVE);
+		return 0;
 	case OPT_TIMEOUT:
 		errno = 0;
 		o->timeout = strtoul(arg, &end, 10);

@@ -30,6 +30,20 @@ int parse_rate(const char *arg, uint64_t *rate)
 	return dmm_parse_size(buf, rate);
 }
 
+int parse_count(const char *arg, unsigned int min, unsigned int max,
+		unsigned int *val)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || *arg == '-' || n < min || n > max)
+		return DMM_EUSAGE;
+	*val = n;
+	return 0;
+}
+
 struct reader {
 	const char *path;
 	unsigned int line;	/* 0 in a JSON plan */
@@ -58,24 +72,16 @@ static int bad(struct reader *rd, const char *fmt, ...)
 static int set_option(struct reader *rd, struct plan *p, struct plan_volume *v,
 		      const char *opt, const char *value)
 {
-	char *end;
-	unsigned long n;
-
 	if (!v && !strcmp(opt, "rate")) {
 		p->rate_set = true;
 		return parse_rate(value, &p->rate) ?
 		       bad(rd, "invalid group rate '%s'", value) : 0;
 	}
 	if (!v && !strcmp(opt, "max-active")) {
-		errno = 0;
-		n = strtoul(value, &end, 10);
-		if (errno || *end || !*value || *value == '-' ||
-		    n > DMM_GROUP_MAX_ACTIVE)
-			return bad(rd, "invalid max-active '%s': give 0 to %u",
-				   value, DMM_GROUP_MAX_ACTIVE);
 		p->max_active_set = true;
-		p->max_active = n;
-		return 0;
+		return parse_count(value, 0, DMM_GROUP_MAX_ACTIVE, &p->max_active) ?
+		       bad(rd, "invalid max-active '%s': give 0 to %u", value,
+			   DMM_GROUP_MAX_ACTIVE) : 0;
 	}
 	if (!v)
 		return bad(rd, "unknown group option '%s'", opt);
@@ -94,16 +100,10 @@ static int set_option(struct reader *rd, struct plan *p, struct plan_volume *v,
 		return dmm_parse_size(value, &v->window_bytes) ||
 		       !v->window_bytes ?
 		       bad(rd, "invalid window '%s'", value) : 0;
-	if (!strcmp(opt, "weight")) {
-		errno = 0;
-		n = strtoul(value, &end, 10);
-		if (errno || *end || !*value || *value == '-' || !n ||
-		    n > DMM_WEIGHT_MAX)
-			return bad(rd, "invalid weight '%s': give 1 to %u",
-				   value, DMM_WEIGHT_MAX);
-		v->weight = n;
-		return 0;
-	}
+	if (!strcmp(opt, "weight"))
+		return parse_count(value, 1, DMM_WEIGHT_MAX, &v->weight) ?
+		       bad(rd, "invalid weight '%s': give 1 to %u", value,
+			   DMM_WEIGHT_MAX) : 0;
 	return bad(rd, "unknown option '%s' for volume %s", opt, v->name);
 }
 

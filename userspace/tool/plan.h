@@ -29,6 +29,9 @@ struct plan {
 
 /* Rates as status prints them, maybe ending in "/s": 100MiB/s. */
 int parse_rate(const char *arg, uint64_t *rate);
+/* A whole number from @min to @max; 0 or DMM_EUSAGE. */
+int parse_count(const char *arg, unsigned int min, unsigned int max,
+		unsigned int *val);
 
 /*
  * Read the plan in @path ("-": stdin): a JSON document, or lines of
